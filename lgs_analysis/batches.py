@@ -1,0 +1,129 @@
+"""Atomic, idempotent loads of validated rows into the warehouse.
+
+A load is a *batch*: every row it brings carries its ``batch_id``. Loading
+content whose fingerprint is already in ``load_batches`` is a no-op; loading a
+changed version of a source (same ``source_name``) replaces the earlier batch.
+Everything happens in one transaction, so a failed load changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from .log import logger
+from .warehouse import bulk_insert, ensure_schema
+
+__all__ = ["LoadResult", "load_batch"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load did. ``skipped`` is True when the same content was already loaded."""
+
+    source_name: str
+    batch_id: int | None
+    count_read: int
+    count_loaded: int
+    count_quarantined: int
+    skipped: bool = False
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        if self.skipped:
+            return f"{self.source_name}: already loaded (batch {self.batch_id}); nothing changed"
+        return (
+            f"{self.source_name}: read {self.count_read:,} rows, loaded {self.count_loaded:,}, "
+            f"quarantined {self.count_quarantined:,} (batch {self.batch_id})"
+        )
+
+
+def _quarantine_table(batch_id: int, source_name: str, rejected: pd.DataFrame) -> pa.Table:
+    n = len(rejected)
+    return pa.table(
+        {
+            "batch_id": pa.array([batch_id] * n, pa.int32()),
+            "source_name": pa.array([source_name] * n, pa.string()),
+            "line_no": pa.array(rejected["line_no"].to_numpy(), pa.int64()),
+            "reason": pa.array(rejected["reason"].astype(str).to_numpy(), pa.string()),
+            "raw_row": pa.array(rejected["raw_row"].astype(str).to_numpy(), pa.string()),
+            "quarantined_at": pa.array([datetime.now()] * n, pa.timestamp("us")),
+        }
+    )
+
+
+def load_batch(
+    engine: Engine,
+    *,
+    source_kind: str,
+    source_name: str,
+    fingerprint: str,
+    chunks: Iterable[tuple[pa.Table, pd.DataFrame]],
+) -> LoadResult:
+    """Load validated chunks as one batch, in one transaction.
+
+    Parameters
+    ----------
+    source_kind : {'file', 'demo', 'etl'}
+    source_name : str
+        Identifies the source; a new load of the same name replaces the old one.
+    fingerprint : str
+        Hash of the content; content already loaded is skipped.
+    chunks : iterable of (good, rejected)
+        As returned by :func:`lgs_analysis.validate.validate_rows`. Consumed lazily,
+        so a large source never sits in memory whole.
+    """
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        existing = conn.execute(
+            text("select batch_id from load_batches where source_fingerprint = :fp"),
+            {"fp": fingerprint},
+        ).first()
+        if existing is not None:
+            return LoadResult(source_name, int(existing[0]), 0, 0, 0, skipped=True)
+        batch_id = int(conn.execute(text("select nextval('lgs_batch_seq')")).scalar_one())
+        old = [
+            r[0]
+            for r in conn.execute(
+                text("select batch_id from load_batches where source_name = :name"),
+                {"name": source_name},
+            )
+        ]
+        for old_id in old:
+            logger.info("replacing batch %s of %s", old_id, source_name)
+            for table in ("retail", "quarantine", "load_batches"):
+                conn.execute(text(f"delete from {table} where batch_id = :b"), {"b": old_id})
+        count_read = count_loaded = count_quarantined = 0
+        for good, rejected in chunks:
+            count_read += good.num_rows + len(rejected)
+            if good.num_rows:
+                ids = pa.array([batch_id] * good.num_rows, pa.int32())
+                count_loaded += bulk_insert(conn, "retail", good.append_column("batch_id", ids))
+            if len(rejected):
+                count_quarantined += bulk_insert(
+                    conn, "quarantine", _quarantine_table(batch_id, source_name, rejected)
+                )
+        conn.execute(
+            text(
+                "insert into load_batches (batch_id, source_kind, source_name, source_fingerprint,"
+                " count_read, count_loaded, count_quarantined, loaded_at) values"
+                " (:b, :kind, :name, :fp, :r, :l, :q, :at)"
+            ),
+            {
+                "b": batch_id,
+                "kind": source_kind,
+                "name": source_name,
+                "fp": fingerprint,
+                "r": count_read,
+                "l": count_loaded,
+                "q": count_quarantined,
+                "at": datetime.now(),
+            },
+        )
+    return LoadResult(source_name, batch_id, count_read, count_loaded, count_quarantined)

@@ -1,0 +1,106 @@
+"""Report periods: ``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``, each a window [start, end)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from .exceptions import PeriodError
+
+__all__ = ["Period", "parse_period", "add_months", "last_complete_month", "ACCEPTED_FORMS"]
+
+ACCEPTED_FORMS = "YYYY (e.g. 2011), YYYY-Qn (e.g. 2011-Q4) or YYYY-MM (e.g. 2011-11)"
+_PATTERNS = {
+    "year": re.compile(r"^(\d{4})$"),
+    "quarter": re.compile(r"^(\d{4})-Q([1-4])$"),
+    "month": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+}
+_MONTHS = {"year": 12, "quarter": 3, "month": 1}
+
+
+def add_months(day: date, months: int) -> date:
+    """Return the first of the month ``months`` after ``day``'s month (negative goes back)."""
+    index = day.year * 12 + (day.month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A report window [start, end) of one kind: year, quarter or month."""
+
+    label: str
+    kind: str
+    start: date
+    end: date
+
+    @property
+    def months(self) -> int:
+        """Number of calendar months in the window."""
+        return _MONTHS[self.kind]
+
+    def previous(self) -> Period:
+        """The period of the same kind just before this one (2011 -> 2010)."""
+        return _from_start(self.kind, add_months(self.start, -self.months))
+
+    def lookback_start(self, months: int) -> date:
+        """Start of the trailing ``months``-month window that ends where this period ends."""
+        return add_months(self.end, -months)
+
+    def month_starts(self) -> list[date]:
+        """First day of every month in the window."""
+        return [add_months(self.start, i) for i in range(self.months)]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _from_start(kind: str, start: date) -> Period:
+    end = add_months(start, _MONTHS[kind])
+    if kind == "year":
+        label = f"{start.year}"
+    elif kind == "quarter":
+        label = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    else:
+        label = f"{start.year}-{start.month:02d}"
+    return Period(label=label, kind=kind, start=start, end=end)
+
+
+def parse_period(value: str | Period) -> Period:
+    """Parse ``YYYY``, ``YYYY-Qn`` or ``YYYY-MM`` into a :class:`Period`.
+
+    Raises
+    ------
+    PeriodError
+        For anything else, with a message that lists the accepted forms.
+    """
+    if isinstance(value, Period):
+        return value
+    text = str(value).strip() if value is not None else ""
+    for kind, pattern in _PATTERNS.items():
+        match = pattern.match(text)
+        if not match:
+            continue
+        year = int(match.group(1))
+        if year < 1900:
+            break
+        if kind == "year":
+            start = date(year, 1, 1)
+        elif kind == "quarter":
+            start = date(year, 3 * (int(match.group(2)) - 1) + 1, 1)
+        else:
+            start = date(year, int(match.group(2)), 1)
+        return _from_start(kind, start)
+    raise PeriodError(f"invalid period {text!r}: use {ACCEPTED_FORMS}")
+
+
+def last_complete_month(last_at: date | datetime) -> Period:
+    """The last calendar month that ends on or before the day after ``last_at``.
+
+    Data that runs to 2011-12-09 gives 2011-11; data that runs to 2011-11-30 gives 2011-11.
+    """
+    day = last_at.date() if isinstance(last_at, datetime) else last_at
+    first_of_month = date(day.year, day.month, 1)
+    if add_months(first_of_month, 1) == date.fromordinal(day.toordinal() + 1):
+        return _from_start("month", first_of_month)  # last_at is the month's last day
+    return _from_start("month", add_months(first_of_month, -1))

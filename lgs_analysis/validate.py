@@ -1,0 +1,161 @@
+"""Row validation shared by file loads, demo data and the ETL.
+
+Source rows arrive as text in the canonical column names. Good rows come out
+typed for the ``retail`` table; bad rows come out with their line and reason, to
+be kept in the quarantine. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .warehouse import RETAIL_COLUMNS
+
+__all__ = ["RETAIL_SCHEMA", "QUARANTINE_COLUMNS", "validate_rows", "canonical_columns"]
+
+RETAIL_SCHEMA = pa.schema(
+    [
+        ("invoice_no", pa.string()),
+        ("stock_code", pa.string()),
+        ("description", pa.string()),
+        ("quantity", pa.int64()),
+        ("invoice_date", pa.timestamp("us")),
+        ("unit_price", pa.float64()),
+        ("customer_id", pa.int64()),
+        ("country", pa.string()),
+    ]
+)
+QUARANTINE_COLUMNS = ["line_no", "reason", "raw_row"]
+
+# The three spellings of the retail columns: UCI Online Retail, Online Retail II, OLTP.
+_SPELLINGS = {
+    "invoice_no": ("invoiceno", "invoice", "invoice_no"),
+    "stock_code": ("stockcode", "stock_code"),
+    "description": ("description",),
+    "quantity": ("quantity",),
+    "invoice_date": ("invoicedate", "invoice_date"),
+    "unit_price": ("unitprice", "price", "unit_price"),
+    "customer_id": ("customerid", "customer id", "customer_id"),
+    "country": ("country",),
+}
+
+
+def canonical_columns(names: list[str]) -> dict[str, str]:
+    """Map a source's column names to the canonical ones.
+
+    Returns
+    -------
+    dict
+        ``{source_name: canonical_name}`` for every recognised column; the caller
+        decides what a missing canonical column means.
+    """
+    lookup = {alias: canon for canon, aliases in _SPELLINGS.items() for alias in aliases}
+    mapping = {}
+    for name in names:
+        key = str(name).strip().lower()
+        if key in lookup and lookup[key] not in mapping.values():
+            mapping[name] = lookup[key]
+    return mapping
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return values.isna() | (values.astype("string").str.strip() == "")
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[us]")
+    text = values.astype("string").str.strip()
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    missing = parsed.isna() & text.notna()
+    if missing.any():  # the original UCI file writes 12/1/2010 8:26
+        parsed[missing] = pd.to_datetime(text[missing], format="%m/%d/%Y %H:%M", errors="coerce")
+    return parsed.astype("datetime64[us]")
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    return pd.to_numeric(values.astype("string").str.strip(), errors="coerce").astype("float64")
+
+
+def validate_rows(frame: pd.DataFrame, line_numbers: np.ndarray | pd.Series) -> tuple[pa.Table, pd.DataFrame]:
+    """Split source rows into loadable rows and quarantined rows.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows with the canonical columns (text or already typed, as from XLSX).
+    line_numbers : array
+        The source line (or row) number of each row, for the quarantine.
+
+    Returns
+    -------
+    good : pyarrow.Table
+        Rows typed as :data:`RETAIL_SCHEMA`.
+    rejected : DataFrame
+        Columns ``line_no``, ``reason`` and ``raw_row`` (the source values as JSON).
+
+    Rules, first failure wins: a missing invoice number or stock code; a quantity
+    that is not a whole number; a date that cannot be read; a price that is not a
+    number; a customer id that is not a whole number; a negative price on a line
+    whose invoice is not an ``A`` adjustment.
+    """
+    frame = frame.reset_index(drop=True)
+    lines = pd.Series(np.asarray(line_numbers), dtype="int64")
+    invoice = frame["invoice_no"].astype("string").str.strip()
+    stock = frame["stock_code"].astype("string").str.strip()
+    quantity = _numbers(frame["quantity"])
+    dates = _parse_dates(frame["invoice_date"])
+    price = _numbers(frame["unit_price"])
+    customer_raw = frame["customer_id"]
+    customer = _numbers(customer_raw)
+
+    reason = pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    def flag(mask: pd.Series, text: str) -> None:
+        reason[mask & reason.isna()] = text
+
+    flag(_blank(invoice), "missing invoice_no")
+    flag(_blank(stock), "missing stock_code")
+    flag(quantity.isna() | (quantity != np.floor(quantity)), "quantity is not a whole number")
+    flag(dates.isna(), "invoice_date is not a date")
+    flag(price.isna() | ~np.isfinite(price), "unit_price is not a number")
+    flag(~_blank(customer_raw) & (customer.isna() | (customer != np.floor(customer))),
+         "customer_id is not a whole number")
+    flag((price < 0) & ~invoice.fillna("").str.startswith("A"),
+         "negative unit_price on a line that is not an adjustment")
+
+    bad = reason.notna().to_numpy()
+    rejected = pd.DataFrame(
+        {
+            "line_no": lines[bad].to_numpy(),
+            "reason": reason[bad].astype(str).to_numpy(),
+            "raw_row": [
+                json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in row.items()})
+                for row in frame[RETAIL_COLUMNS][bad].to_dict("records")
+            ],
+        },
+        columns=QUARANTINE_COLUMNS,
+    )
+    ok = ~bad
+    description = frame["description"].astype("string").str.strip().to_numpy()[ok]
+    country = frame["country"].astype("string").str.strip().to_numpy()[ok]
+    good = pa.table(
+        {
+            "invoice_no": pa.array(invoice[ok].to_numpy(), pa.string()),
+            "stock_code": pa.array(stock[ok].to_numpy(), pa.string()),
+            "description": pa.array(description, pa.string(), from_pandas=True),
+            "quantity": pa.array(quantity[ok].astype("int64").to_numpy(), pa.int64()),
+            "invoice_date": pa.array(dates[ok].to_numpy(), pa.timestamp("us")),
+            "unit_price": pa.array(price[ok].round(3).to_numpy(), pa.float64()),
+            "customer_id": pa.array(customer[ok].astype("Int64"), pa.int64(), from_pandas=True),
+            "country": pa.array(country, pa.string(), from_pandas=True),
+        },
+        schema=RETAIL_SCHEMA,
+    )
+    return good, rejected

@@ -1,0 +1,26 @@
+-- grain: one row per line of retail, with the derived amount and flags every
+-- analysis uses. The rules here are the report's written definitions.
+create or replace view retail_lines as
+with source as (
+    select * from retail
+),
+
+final as (
+    select
+        invoice_no,
+        stock_code,
+        description,
+        quantity,
+        invoice_date,
+        unit_price,
+        customer_id,
+        country,
+        quantity * unit_price as amount,
+        invoice_no like 'C%' as is_cancellation,
+        invoice_no like 'A%' as is_adjustment,
+        substr(stock_code, 1, 1) between '0' and '9' as is_product,
+        customer_id is not null as has_customer
+    from source
+)
+
+select * from final
