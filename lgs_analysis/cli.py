@@ -1,0 +1,55 @@
+"""Command line: each subcommand parses options and makes one call into the library."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from .exceptions import LgsError
+from .log import logger
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def cli(log_level: str) -> None:
+    """LGS Reports: RFM reports for London Gift Shop."""
+    _configure_logging(log_level)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+def load(source: str) -> None:
+    """Load a CSV, CSV.GZ, XLSX or OLTP SQL dump into the warehouse."""
+    from .loaders import load_file
+
+    result = load_file(source)
+    click.echo(result.summary())
+
+
+def main() -> None:
+    """Entry point: run the CLI and turn LgsError into a message and its exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except LgsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
