@@ -1,0 +1,87 @@
+"""Shared fixtures: fresh DuckDB files, fresh PostgreSQL databases, the real data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+PG_SERVER_URL = os.environ.get("LGS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL_CSV = DATA_DIR / "online_retail.csv.gz"
+REAL_SQL = DATA_DIR / "retail.sql.gz"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _unavailable(reason: str) -> None:
+    """Skip with the reason, except in CI, where a missing service is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: tests that need it must run)")
+    pytest.skip(reason)
+
+
+def _server_engine():
+    return create_engine(PG_SERVER_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL server URL, after checking it answers."""
+    try:
+        with _server_engine().connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        _unavailable(f"PostgreSQL not reachable at {PG_SERVER_URL}: {str(exc).splitlines()[0]}")
+    return PG_SERVER_URL
+
+
+def create_pg_database(server_url: str, prefix: str = "lgs_t") -> str:
+    """Create a uniquely named database and return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with _server_engine().connect() as conn:
+        conn.execute(text(f'create database "{name}"'))
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    """Drop a database made by :func:`create_pg_database`, closing its sessions first."""
+    name = url.rsplit("/", 1)[1]
+    with _server_engine().connect() as conn:
+        conn.execute(text(f'drop database if exists "{name}" with (force)'))
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    url = create_pg_database(pg_server)
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def duckdb_url(tmp_path: Path) -> str:
+    """URL of a fresh DuckDB file in the test's tmp dir."""
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture(scope="session")
+def real_csv() -> Path:
+    """The real UCI Online Retail file beside the project."""
+    if not REAL_CSV.exists():
+        _unavailable(f"real data not found at {REAL_CSV}")
+    return REAL_CSV
+
+
+@pytest.fixture(scope="session")
+def real_sql_dump() -> Path:
+    """The real OLTP pg_dump beside the project."""
+    if not REAL_SQL.exists():
+        _unavailable(f"real data not found at {REAL_SQL}")
+    return REAL_SQL
