@@ -102,7 +102,7 @@ def fetch_period_summary(conn: Conn, start: date, end: date) -> dict[str, Any]:
 
 
 def fetch_invoice_totals(conn: Conn, period: Period) -> pd.Series:
-    """Per-invoice totals over positive lines of the period's non-cancelled, non-adjustment invoices."""
+    """Per-invoice totals over positive lines of non-cancelled, non-adjustment invoices."""
     frame = run_query(conn, "invoice_totals", start=_dt(period.start), end=_dt(period.end))
     return frame["invoice_total"].astype("float64").rename("invoice_total")
 

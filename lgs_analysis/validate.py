@@ -83,7 +83,9 @@ def _numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype("string").str.strip(), errors="coerce").astype("float64")
 
 
-def validate_rows(frame: pd.DataFrame, line_numbers: np.ndarray | pd.Series) -> tuple[pa.Table, pd.DataFrame]:
+def validate_rows(
+    frame: pd.DataFrame, line_numbers: np.ndarray | pd.Series
+) -> tuple[pa.Table, pd.DataFrame]:
     """Split source rows into loadable rows and quarantined rows.
 
     Parameters
@@ -125,10 +127,14 @@ def validate_rows(frame: pd.DataFrame, line_numbers: np.ndarray | pd.Series) -> 
     flag(quantity.isna() | (quantity != np.floor(quantity)), "quantity is not a whole number")
     flag(dates.isna(), "invoice_date is not a date")
     flag(price.isna() | ~np.isfinite(price), "unit_price is not a number")
-    flag(~_blank(customer_raw) & (customer.isna() | (customer != np.floor(customer))),
-         "customer_id is not a whole number")
-    flag((price < 0) & ~invoice.fillna("").str.startswith("A"),
-         "negative unit_price on a line that is not an adjustment")
+    flag(
+        ~_blank(customer_raw) & (customer.isna() | (customer != np.floor(customer))),
+        "customer_id is not a whole number",
+    )
+    flag(
+        (price < 0) & ~invoice.fillna("").str.startswith("A"),
+        "negative unit_price on a line that is not an adjustment",
+    )
 
     bad = reason.notna().to_numpy()
     rejected = pd.DataFrame(

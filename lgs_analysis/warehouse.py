@@ -58,7 +58,8 @@ def describe_target(url: str) -> str:
     u = make_url(url)
     if u.get_backend_name() == "duckdb":
         return f"DuckDB file {u.database or ':memory:'}"
-    return f"{u.get_backend_name()} database {u.database!r} on {u.host or 'localhost'}:{u.port or 5432}"
+    where = f"{u.host or 'localhost'}:{u.port or 5432}"
+    return f"{u.get_backend_name()} database {u.database!r} on {where}"
 
 
 def get_engine(url: str | None = None, check: bool = True) -> Engine:
