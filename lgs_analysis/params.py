@@ -13,7 +13,7 @@ import yaml
 
 from .exceptions import ParameterError
 
-__all__ = ["load_params", "parse_overrides", "RESERVED"]
+__all__ = ["load_params", "parse_overrides", "declared_parameters", "RESERVED"]
 
 # Set by the runner, never by users: the period and where the notebook writes.
 RESERVED = ("period", "output_dir", "demo_note")
@@ -62,6 +62,13 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
         except yaml.YAMLError as exc:
             raise ParameterError(f"parameter {name!r}: cannot read value {raw!r}: {exc}") from exc
     return overrides
+
+
+def declared_parameters(params_dir: Path | None = None) -> list[str]:
+    """Names of every parameter declared in ``defaults.yaml``."""
+    from .config import get_settings
+
+    return list(_read_yaml((params_dir or get_settings().params_dir) / "defaults.yaml"))
 
 
 def load_params(
