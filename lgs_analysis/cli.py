@@ -40,6 +40,32 @@ def load(source: str) -> None:
     click.echo(result.summary())
 
 
+@cli.command()
+@click.option("--period", required=True, help="YYYY, YYYY-Qn or YYYY-MM")
+@click.option("--force", is_flag=True, help="Publish a new version even if up to date.")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a report parameter (repeatable).",
+)
+@click.option("--template", default="rfm_report", show_default=True)
+def report(period: str, force: bool, params: tuple[str, ...], template: str) -> None:
+    """Build the versioned HTML + PDF report for a period."""
+    from .params import parse_overrides
+    from .report import build_report
+
+    result = build_report(period, overrides=parse_overrides(params), force=force, template=template)
+    if not result.created:
+        click.echo(f"report {result.period} is up to date: {result.version_dir}")
+    else:
+        click.echo(f"published {result.version_dir}")
+    click.echo(f"HTML: {result.html}")
+    click.echo(f"PDF:  {result.pdf}")
+
+
 def main() -> None:
     """Entry point: run the CLI and turn LgsError into a message and its exit code."""
     try:

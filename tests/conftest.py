@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-PG_SERVER_URL = os.environ.get("LGS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+PG_SERVER_URL = os.environ.get(
+    "LGS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_CSV = DATA_DIR / "online_retail.csv.gz"
 REAL_SQL = DATA_DIR / "retail.sql.gz"

@@ -1,0 +1,227 @@
+"""Build a report: parameters -> papermill -> HTML + PDF -> published version.
+
+``build_report`` is the one entry point behind ``make report``. It checks the
+period and parameters before any work, re-uses an up-to-date version, and on
+failure publishes nothing and keeps the failed notebook under ``reports/_failed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import PROJECT_ROOT, get_settings
+from .exceptions import ReportExecutionError
+from .log import logger
+from .params import load_params
+from .periods import Period, parse_period
+from .publish import keep_failed, latest_manifest, publish_version, staging_dir
+from .warehouse import SQL_DIR, data_fingerprint, ensure_schema, get_engine
+
+__all__ = ["BuildResult", "build_report", "code_version", "TEMPLATES_DIR"]
+
+TEMPLATES_DIR = PROJECT_ROOT / "notebooks"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The outcome of :func:`build_report`; ``created`` is False when up to date."""
+
+    period: Period
+    version_dir: Path
+    created: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def html(self) -> Path:
+        return self.version_dir / "report.html"
+
+    @property
+    def pdf(self) -> Path:
+        return self.version_dir / "report.pdf"
+
+
+def _hash_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def code_version() -> str:
+    """Package version plus a hash of the package's Python, templates and SQL files."""
+    files = [
+        *PACKAGE_DIR.rglob("*.py"),
+        *PACKAGE_DIR.rglob("*.j2"),
+        *PACKAGE_DIR.rglob("*.css"),
+        *SQL_DIR.glob("*.sql"),
+    ]
+    return f"{__version__}+{_hash_files(files)}"
+
+
+def _run_key(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _read_metrics(executed: Path) -> dict[str, Any]:
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("scrapbook", {})
+            if meta.get("name") == "metrics":
+                return output["data"]["application/scrapbook.scrap.json+json"]["data"]
+    raise ReportExecutionError(f"{executed}: the template glued no 'metrics' scrap")
+
+
+def _execute(
+    template: Path, executed: Path, parameters: dict[str, Any], reports_dir: Path, period: Period
+) -> None:
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(
+            str(template),
+            str(executed),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(PROJECT_ROOT),
+        )
+    except pm.PapermillExecutionError as exc:
+        kept = keep_failed(executed, reports_dir, period.label)
+        first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
+        raise ReportExecutionError(
+            f"report {period.label} failed in cell {exc.cell_index} (`{first_line}`): "
+            f"{exc.ename}: {exc.evalue}. Nothing was published; the executed notebook is "
+            f"kept at {kept}"
+        ) from None
+
+
+def build_report(
+    period: str | Period,
+    overrides: dict[str, Any] | None = None,
+    force: bool = False,
+    template: str = "rfm_report",
+) -> BuildResult:
+    """Execute, render and publish the report for ``period``.
+
+    Parameters
+    ----------
+    period : str
+        ``YYYY``, ``YYYY-Qn`` or ``YYYY-MM``.
+    overrides : dict, optional
+        Parameter values from the command line; they win over params/*.yaml.
+    force : bool
+        Publish a new version even when the latest one is up to date.
+    template : str
+        Template name in ``notebooks/`` (default: rfm_report).
+
+    Raises
+    ------
+    PeriodError, ParameterError
+        Before any work, for a bad period or parameter.
+    NoDataError
+        When the warehouse has no line in the period (names the range it holds).
+    ReportExecutionError
+        When the template fails; nothing is published.
+    """
+    from .demo import ensure_data
+    from .index import write_index
+    from .render import render_html, render_pdf
+    from .report_data import check_period_has_data
+
+    settings = get_settings()
+    period = parse_period(period)
+    params = load_params(period.label, overrides, settings.params_dir)
+    template_path = TEMPLATES_DIR / f"{template}.ipynb"
+    if not template_path.exists():
+        raise ReportExecutionError(f"no template {template_path}")
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    engine = get_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+        ensure_data(engine)
+        with engine.connect() as conn:
+            check_period_has_data(conn, period)
+            fingerprint = data_fingerprint(conn)
+    finally:
+        engine.dispose()  # release the DuckDB file before the kernel opens it
+    timings["prepare_s"] = time.perf_counter() - started
+
+    identity = {
+        "period": period.label,
+        "template": template,
+        "template_hash": _hash_files([template_path]),
+        "code_version": code_version(),
+        "data_fingerprint": fingerprint,
+        "parameters": params,
+    }
+    run_key = _run_key(identity)
+    period_dir = settings.reports_dir / period.label
+    latest = latest_manifest(period_dir)
+    if latest and latest.get("run_key") == run_key and not force:
+        version_dir = Path(period_dir / "latest").resolve()
+        logger.info("report %s is up to date: %s", period.label, version_dir)
+        return BuildResult(period, version_dir, created=False, timings=timings)
+
+    staging = staging_dir(period_dir)
+    try:
+        executed = staging / "report.ipynb"
+        t = time.perf_counter()
+        logger.info("executing %s for %s", template_path.name, period.label)
+        _execute(
+            template_path,
+            executed,
+            {**params, "period": period.label, "output_dir": str(staging)},
+            settings.reports_dir,
+            period,
+        )
+        timings["execute_s"] = time.perf_counter() - t
+        metrics = _read_metrics(executed)
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
+
+        import nbformat
+
+        t = time.perf_counter()
+        title = f"LGS RFM report {period.label}"
+        if metrics.get("is_demo"):
+            title += " (demo data)"
+        html = render_html(nbformat.read(executed, as_version=4), title)
+        (staging / "report.html").write_text(html, encoding="utf-8")
+        timings["html_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        logger.info("rendering PDF")
+        render_pdf(html, staging / "report.pdf")
+        timings["pdf_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - started
+        manifest = {
+            **identity,
+            "run_key": run_key,
+            "period_start": period.start.isoformat(),
+            "period_end": period.end.isoformat(),
+            "is_demo": bool(metrics.get("is_demo")),
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        version_dir = publish_version(staging, period_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    write_index(settings.reports_dir)
+    logger.info("published %s", version_dir)
+    return BuildResult(period, version_dir, created=True, timings=timings)

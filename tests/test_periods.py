@@ -1,0 +1,81 @@
+from datetime import date, datetime
+
+import pytest
+
+from lgs_analysis.exceptions import PeriodError
+from lgs_analysis.periods import add_months, last_complete_month, parse_period
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "start", "end"),
+    [
+        ("2011", "year", date(2011, 1, 1), date(2012, 1, 1)),
+        ("2011-Q1", "quarter", date(2011, 1, 1), date(2011, 4, 1)),
+        ("2011-Q4", "quarter", date(2011, 10, 1), date(2012, 1, 1)),
+        ("2011-11", "month", date(2011, 11, 1), date(2011, 12, 1)),
+        ("2011-12", "month", date(2011, 12, 1), date(2012, 1, 1)),
+        (" 2010-02 ", "month", date(2010, 2, 1), date(2010, 3, 1)),
+    ],
+    ids=["year", "q1", "q4", "month", "december", "spaces"],
+)
+def test_parse_period_accepts(text, kind, start, end):
+    period = parse_period(text)
+    assert (period.kind, period.start, period.end) == (kind, start, end)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2011-13",
+        "11/2011",
+        "2011-Q5",
+        "20111",
+        "abc",
+        "",
+        "2011-00",
+        "2011-Q0",
+        "2011-1",
+        "0999",
+        None,
+    ],
+)
+def test_parse_period_rejects_with_accepted_forms(text):
+    with pytest.raises(PeriodError, match=r"YYYY .*YYYY-Qn .*YYYY-MM"):
+        parse_period(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("2011", "2010"),
+        ("2011-11", "2011-10"),
+        ("2011-01", "2010-12"),
+        ("2011-Q4", "2011-Q3"),
+        ("2011-Q1", "2010-Q4"),
+    ],
+)
+def test_period_previous_same_kind(text, previous):
+    assert parse_period(text).previous().label == previous
+
+
+def test_period_lookback_start_trailing_twelve_months():
+    assert parse_period("2011-11").lookback_start(12) == date(2010, 12, 1)
+    assert parse_period("2011").lookback_start(12) == date(2011, 1, 1)
+
+
+def test_add_months_crosses_years():
+    assert add_months(date(2011, 12, 9), 1) == date(2012, 1, 1)
+    assert add_months(date(2011, 1, 31), -1) == date(2010, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("last", "month"),
+    [
+        (datetime(2011, 12, 9, 12, 50), "2011-11"),
+        (date(2011, 11, 30), "2011-11"),
+        (date(2011, 12, 1), "2011-11"),
+        (date(2011, 12, 31), "2011-12"),
+    ],
+)
+def test_last_complete_month(last, month):
+    assert last_complete_month(last).label == month
