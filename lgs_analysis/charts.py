@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -86,9 +87,14 @@ def plot_invoice_distribution(totals: pd.Series, cap: float | None = None) -> Fi
     fig, (hist, box) = plt.subplots(
         2, 1, figsize=(9, 3.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    hist.hist(values, bins=60, color=PALETTE[0])
+    if cap is None and len(values) and values.min() > 0:  # long tail: log-spaced bins
+        bins = np.geomspace(values.min(), values.max(), 60)
+        hist.set_xscale("log")
+    else:
+        bins = 60
+    hist.hist(values, bins=bins, color=PALETTE[0])
     hist.set_ylabel("invoices")
-    title = "Invoice totals" + (f" up to £{cap:,.0f}" if cap is not None else " (all)")
+    title = "Invoice totals" + (f" up to £{cap:,.0f}" if cap is not None else " (all, log scale)")
     hist.set_title(title)
     box.boxplot(values, vert=False, widths=0.6, showfliers=cap is not None)
     box.set_yticks([])
@@ -100,18 +106,22 @@ def plot_invoice_distribution(totals: pd.Series, cap: float | None = None) -> Fi
 def plot_segment_pie(segments: pd.DataFrame) -> Figure:
     """Share of customers per segment (segments with customers only)."""
     shown = segments[segments["customers"] > 0]
-    fig, ax = plt.subplots(figsize=(6.2, 4.2))
-    ax.pie(
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    wedges, _, _ = ax.pie(
         shown["customers"],
-        labels=shown["segment"],
-        autopct="%1.0f%%",
+        autopct=lambda pct: f"{pct:.0f}%" if pct >= 3 else "",
         startangle=90,
         counterclock=False,
         colors=PALETTE[: len(shown)],
-        pctdistance=0.78,
+        pctdistance=0.75,
         wedgeprops={"linewidth": 1, "edgecolor": "white"},
-        textprops={"fontsize": 8},
+        textprops={"fontsize": 8, "color": "white", "weight": "bold"},
     )
+    labels = [
+        f"{name} ({share:.0%})"
+        for name, share in zip(shown["segment"], shown["customer_share"], strict=True)
+    ]
+    ax.legend(wedges, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.set_title("Customers by RFM segment")
     ax.axis("equal")
     fig.tight_layout()

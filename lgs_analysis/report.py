@@ -98,6 +98,7 @@ def _execute(
             progress_bar=False,
             log_output=False,
             cwd=str(PROJECT_ROOT),
+            request_save_on_cell_execute=False,
         )
     except pm.PapermillExecutionError as exc:
         kept = keep_failed(executed, reports_dir, period.label)

