@@ -1,0 +1,226 @@
+"""End to end: real papermill runs of the real template, real HTML and PDF.
+
+The demo-data report runs on a fresh DuckDB warehouse; the same report runs on a
+real PostgreSQL database and must give identical tables; the real-data report is
+checked against figures computed here, independently, with plain pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from lgs_analysis.exceptions import NoDataError, ReportExecutionError
+from lgs_analysis.report import build_report
+from lgs_analysis.rfm import SEGMENT_ORDER
+
+from .conftest import create_pg_database, drop_pg_database
+
+TABLES = ["monthly", "segments", "customers"]
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    """One demo-data report for 2011 on a fresh DuckDB warehouse (built once per module)."""
+    root = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LGS_DATABASE_URL", f"duckdb:///{root / 'warehouse.duckdb'}")
+        mp.setenv("LGS_REPORTS_DIR", str(root / "reports"))
+        result = build_report("2011")
+        yield result, root, mp
+
+
+def test_build_report_demo_publishes_every_artifact(demo_report):
+    result, root, _ = demo_report
+    version = result.version_dir
+    assert result.created and version.name == "v001"
+    for name in [
+        "report.ipynb",
+        "report.html",
+        "report.pdf",
+        "metrics.json",
+        "manifest.json",
+        "tables/monthly.csv",
+        "tables/segments.csv",
+        "tables/customers.csv",
+        "charts/segment_pie.png",
+    ]:
+        assert (version / name).is_file(), name
+    assert (version.parent / "latest").resolve() == version.resolve()
+    assert (root / "reports" / "index.html").is_file()
+    manifest = json.loads((version / "manifest.json").read_text())
+    for key in [
+        "period",
+        "parameters",
+        "data_fingerprint",
+        "code_version",
+        "template_hash",
+        "timings",
+        "created_at",
+    ]:
+        assert key in manifest, key
+    assert manifest["parameters"]["rfm_lookback_months"] == 12
+
+
+def test_build_report_demo_tables_have_documented_columns(demo_report):
+    version = demo_report[0].version_dir
+    monthly = pd.read_csv(version / "tables" / "monthly.csv")
+    assert list(monthly.columns) == [
+        "month",
+        "invoices",
+        "cancelled_invoices",
+        "placed_orders",
+        "gross_sales",
+        "net_sales",
+        "sales_growth_pct",
+        "active_customers",
+        "new_customers",
+        "returning_customers",
+    ]
+    assert monthly["month"].tolist() == [f"2011-{m:02d}" for m in range(1, 13)]
+    segments = pd.read_csv(version / "tables" / "segments.csv")
+    assert list(segments.columns) == [
+        "segment",
+        "customers",
+        "customer_share",
+        "revenue",
+        "revenue_share",
+        "mean_recency",
+        "mean_frequency",
+        "mean_monetary",
+    ]
+    customers = pd.read_csv(version / "tables" / "customers.csv")
+    assert list(customers.columns) == [
+        "customer_id",
+        "recency",
+        "frequency",
+        "monetary",
+        "r",
+        "f",
+        "m",
+        "segment",
+    ]
+    assert segments["customers"].sum() == len(customers)
+    assert segments["customer_share"].sum() == pytest.approx(1.0)
+
+
+def test_build_report_demo_html_is_self_contained_and_says_demo(demo_report):
+    html = (demo_report[0].version_dir / "report.html").read_text()
+    assert "DEMO DATA" in html.upper()
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+    assert "data:image/png;base64," in html
+    assert "sections.show_" not in html  # code is hidden
+
+
+def test_build_report_demo_pdf_holds_segment_names(demo_report):
+    pdf = PdfReader(demo_report[0].version_dir / "report.pdf")
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    text = re.sub(r"\s+", " ", text).replace("’", "'")
+    for name in SEGMENT_ORDER:
+        assert name in text, name
+    assert "demo data" in text.lower()
+
+
+def test_build_report_rerun_is_up_to_date_and_force_makes_next_version(demo_report):
+    result, _, _ = demo_report
+    again = build_report("2011")
+    assert not again.created
+    assert again.version_dir == result.version_dir.resolve()
+    forced = build_report("2011", force=True)
+    assert forced.created and forced.version_dir.name == "v002"
+    assert (result.version_dir / "report.pdf").is_file()  # older versions stay
+
+
+def test_build_report_failure_publishes_nothing_and_keeps_notebook(demo_report):
+    _, root, _ = demo_report
+    before = sorted(p.name for p in (root / "reports" / "2011").iterdir())
+    with pytest.raises(ReportExecutionError, match=r"cell \d+.*ValueError.*without a segment"):
+        build_report("2011", overrides={"segment_map": {"[1-2][1-2]": None}})
+    after = sorted(p.name for p in (root / "reports" / "2011").iterdir())
+    assert after == before
+    failed = list((root / "reports" / "_failed").glob("2011-*.ipynb"))
+    assert len(failed) == 1
+
+
+def test_build_report_period_without_data_names_warehouse_range(demo_report):
+    with pytest.raises(NoDataError, match=r"2005.*2009-12-01 to 2011-12-09"):
+        build_report("2005")
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lgs_analysis.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("period", ["2011-13", "11/2011", "2011-Q5", "20111", "abc", ""])
+def test_cli_report_bad_period_exits_before_work(tmp_path, period):
+    import os
+
+    env = {
+        **os.environ,
+        "LGS_DATABASE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}",
+        "LGS_REPORTS_DIR": str(tmp_path / "reports"),
+    }
+    done = _cli("report", "--period", period, env=env)
+    assert done.returncode == 2
+    assert "YYYY-Qn" in done.stderr and "YYYY-MM" in done.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+    assert not (tmp_path / "reports").exists()
+
+
+def test_cli_report_unknown_parameter_exits_before_work(tmp_path):
+    import os
+
+    env = {
+        **os.environ,
+        "LGS_DATABASE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}",
+        "LGS_REPORTS_DIR": str(tmp_path / "reports"),
+    }
+    done = _cli("report", "--period", "2011", "-p", "lookback=3", env=env)
+    assert done.returncode == 2
+    assert "unknown parameter 'lookback'" in done.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+# --- PostgreSQL: the same report, identical tables -------------------------------------------
+
+
+@pytest.mark.postgres
+def test_build_report_postgres_tables_identical_to_duckdb(demo_report, pg_server):
+    from lgs_analysis.demo import load_demo
+
+    from lgs_analysis.warehouse import get_engine
+
+    duck = demo_report[0].version_dir
+    url = create_pg_database(pg_server, "lgs_t_report")
+    secret = "s3cret-pw-never-shown"
+    url_with_password = url.replace("postgres@", f"postgres:{secret}@")
+    try:
+        load_demo(get_engine(url_with_password))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("LGS_DATABASE_URL", url_with_password)
+            mp.setenv("LGS_REPORTS_DIR", str(duck.parents[2] / "reports_pg"))
+            pg = build_report("2011").version_dir
+    finally:
+        drop_pg_database(url)
+    for name in TABLES:
+        left = pd.read_csv(duck / "tables" / f"{name}.csv")
+        right = pd.read_csv(pg / "tables" / f"{name}.csv")
+        pd.testing.assert_frame_equal(left, right, check_exact=False, rtol=1e-9, obj=name)
+    for path in pg.rglob("*"):
+        if path.is_file() and path.suffix in {".json", ".html", ".ipynb", ".csv"}:
+            assert secret not in path.read_text(errors="ignore"), path
+    assert secret.encode() not in (pg / "report.pdf").read_bytes()
