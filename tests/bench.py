@@ -1,0 +1,32 @@
+"""`make bench`: run every tests/bench_*.py module's run() and print its figures."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from pathlib import Path
+
+SECTIONS = ["bench_loading", "bench_report", "bench_analyses", "bench_etl"]
+
+
+def main() -> int:
+    failures = 0
+    for name in SECTIONS:
+        if not (Path(__file__).parent / f"{name}.py").exists():
+            continue
+        print(f"== {name}", flush=True)
+        started = time.perf_counter()
+        try:
+            module = importlib.import_module(f"tests.{name}")
+            for line in module.run():
+                print(f"  {line}", flush=True)
+        except Exception as exc:  # report and go on with the other sections
+            failures += 1
+            print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
+        print(f"  ({time.perf_counter() - started:.1f}s)", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
