@@ -326,10 +326,6 @@ def _read_delimited(
             batch = reader.read_next_batch()
         except StopIteration:
             break
-        except pa.ArrowInvalid as exc:
-            if "UTF8" in str(exc) or "UTF-8" in str(exc):
-                raise _NotUtf8(str(exc)) from exc
-            raise
         batch = pa.RecordBatch.from_arrays(
             batch.columns, names=[wanted[n] for n in batch.schema.names]
         )
@@ -399,6 +395,8 @@ class _CsvSource(_Source):
                     skip_rows=1,
                 )
             except (pa.ArrowInvalid, OSError, EOFError) as exc:
+                if "invalid UTF8" in str(exc) and self.encoding == "utf-8":
+                    raise _NotUtf8(str(exc)) from exc
                 raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
 
 
