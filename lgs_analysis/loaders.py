@@ -52,6 +52,7 @@ SUPPORTED_FORMATS = {
 }
 _BLOCK_BYTES = 8 << 20  # ~100k rows of retail CSV per chunk
 _XLSX_CHUNK_ROWS = 100_000
+_XLSX_HEADER_ROWS = 10  # title rows allowed above an XLSX header
 _SPELLINGS_HINT = (
     "expected the retail columns in one of the spellings "
     "InvoiceNo/StockCode/Description/Quantity/InvoiceDate/UnitPrice/CustomerID/Country, "
@@ -540,6 +541,30 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
+_XLSX_TEXT_COLUMNS = ("invoice_no", "stock_code", "description", "country")
+
+
+def _xlsx_column(values: list[Any], canon: str) -> pa.Array:
+    """One column of cells as Arrow: typed where Excel typed it, else text.
+
+    Text columns (invoice number, stock code ...) come back as text even when
+    Excel stored them as numbers (``489434.0`` becomes ``'489434'``).
+    """
+    cells = [None if v == "" else v for v in values]
+    try:
+        array = pa.array(cells)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types in one column
+        return pa.array([v if type(v) is str else _cell_text(v) for v in cells], pa.string())
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_null(kind):
+        return array.cast(pa.string())
+    if canon in _XLSX_TEXT_COLUMNS or not (
+        pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_timestamp(kind)
+    ):
+        return pa.array([_cell_text(v) for v in cells], pa.string())
+    return array
+
+
 class _XlsxSource(_Source):
     def __init__(self, path: Path) -> None:
         from python_calamine import CalamineError, CalamineWorkbook
@@ -547,50 +572,70 @@ class _XlsxSource(_Source):
         self.path = path
         try:
             workbook = CalamineWorkbook.from_path(str(path))
+            # parsed once here (to check the header) and read from in chunks()
+            sheets = [(name, workbook.get_sheet_by_name(name)) for name in workbook.sheet_names]
         except (CalamineError, OSError, ValueError) as exc:
             raise DataValidationError(f"{path}: cannot read as XLSX: {exc}") from exc
-        self.sheets: list[tuple[str, dict[str, int]]] = []
-        for name in workbook.sheet_names:
-            rows = workbook.get_sheet_by_name(name).iter_rows()
-            header = [str(c).strip() for c in next(rows, [])]
-            if not any(header):
-                continue
+        self.sheets: list[tuple[str, dict[str, int], Any, int]] = []
+        for name, sheet in sheets:
+            header, offset = self._find_header(sheet)
             positions = _positions(header)
             if positions is not None:
-                self.sheets.append((name, positions))
+                self.sheets.append((name, positions, sheet, offset))
             elif canonical_columns(header):
                 raise _missing_columns_error(path, f" sheet {name!r}", header)
             else:
                 logger.warning("%s: sheet %r has no retail columns; skipped", path.name, name)
         if not self.sheets:
-            raise _missing_columns_error(path, " (no sheet)", [])
+            names = ", ".join(repr(name) for name, _ in sheets) or "none"
+            raise DataValidationError(
+                f"{path}: not retail data: no sheet has the retail columns (sheets: {names}); "
+                f"{_SPELLINGS_HINT}"
+            )
+
+    @staticmethod
+    def _find_header(sheet: Any) -> tuple[list[str], int]:
+        """The header (the first of the top rows naming every retail column) and its index.
+
+        Title rows above the header are allowed; without a full header, the
+        first non-empty row is returned for the error message.
+        """
+        first: tuple[list[str], int] | None = None
+        for index, row in zip(range(_XLSX_HEADER_ROWS), sheet.iter_rows(), strict=False):
+            header = [str(c).strip() for c in row]
+            if _positions(header) is not None:
+                return header, index
+            if first is None and any(header):
+                first = (header, index)
+        return first or ([], 0)
 
     def chunks(self) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
-        from python_calamine import CalamineWorkbook
-
-        workbook = CalamineWorkbook.from_path(str(self.path))
-        for name, positions in self.sheets:
-            sheet = workbook.get_sheet_by_name(name)
-            first_row = (sheet.start or (0, 0))[0] + 1  # 1-based row of the header
+        while self.sheets:
+            name, positions, sheet, offset = self.sheets.pop(0)  # frees each sheet once read
             rows = sheet.iter_rows()
-            next(rows, None)
-            row_no = first_row
+            for _ in range(offset + 1):
+                next(rows, None)
+            # 1-based sheet row of the first data row: the range may start below row 1
+            first_row = (sheet.start or (0, 0))[0] + offset + 2
             while True:
                 block = [row for _, row in zip(range(_XLSX_CHUNK_ROWS), rows, strict=False)]
                 if not block:
                     break
-                yield self._validate(name, positions, block, row_no + 1)
-                row_no += len(block)
+                yield self._validate(name, positions, block, first_row)
+                first_row += len(block)
 
     @staticmethod
     def _validate(
         sheet: str, positions: dict[str, int], block: list[list[Any]], first_row: int
     ) -> tuple[pa.Table, pd.DataFrame]:
-        columns = {
-            canon: [_cell_text(row[i]) if i < len(row) else None for row in block]
-            for canon, i in positions.items()
-        }
-        frame = pd.DataFrame(columns, columns=RETAIL_COLUMNS, dtype="string")
+        width = max(positions.values()) + 1
+        padded = [row if len(row) >= width else [*row, *[""] * (width - len(row))] for row in block]
+        frame = pa.table(
+            {
+                canon: _xlsx_column([row[positions[canon]] for row in padded], canon)
+                for canon in RETAIL_COLUMNS
+            }
+        ).to_pandas()
         lines = np.arange(first_row, first_row + len(block), dtype=np.int64)
         keep = ~frame.isna().all(axis=1).to_numpy()
         good, rejected = validate_rows(frame[keep], lines[keep])

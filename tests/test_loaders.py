@@ -7,6 +7,7 @@ out by hand for the broken files), never from the loader's own output.
 from __future__ import annotations
 
 import gzip
+import io
 import shutil
 from datetime import datetime
 from decimal import Decimal
@@ -240,6 +241,8 @@ def test_load_file_xlsx_quarantine_names_sheet(tmp_path, duckdb_url):
     workbook = Workbook()
     workbook.active.title = SHEETS[0]
     workbook.create_sheet(SHEETS[1])
+    workbook[SHEETS[1]].append(["LGS export"])  # a title and a blank row above the header
+    workbook[SHEETS[1]].append([])
     for sheet in SHEETS:
         workbook[sheet].append(SPELLINGS["ii"])
         workbook[sheet].append([1, "A", "x", 1, datetime(2010, 1, 1), 1.5, 12345.0, "UK"])
@@ -249,7 +252,7 @@ def test_load_file_xlsx_quarantine_names_sheet(tmp_path, duckdb_url):
     result = load_file(path, get_engine(duckdb_url), progress=False)
     assert (result.count_read, result.count_loaded, result.count_quarantined) == (3, 2, 1)
     assert quarantine(duckdb_url) == [
-        (3, "quantity is not a whole number (sheet 'Year 2010-2011')")
+        (5, "quantity is not a whole number (sheet 'Year 2010-2011')")  # the Excel row
     ]
 
 
@@ -392,3 +395,22 @@ def test_load_file_real_sql_dump_postgres(real_sql_dump, real_expected, pg_url):
     result = load_file(real_sql_dump, get_engine(pg_url), progress=False)
     assert result.count_loaded == 541_909 and result.count_quarantined == 0
     assert _core(figures(pg_url)) == real_expected
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 64])
+def test_copy_data_stops_at_terminator_across_reads(size):
+    from lgs_analysis.loaders import _CopyData
+
+    data = b"a\t\\.x\n\\.b\tc\nd\\\\.\te\n"
+    stream = _CopyData(io.BytesIO(data + b"\\.\nCOPY other (x) FROM stdin;\n1\n\\.\n"))
+    parts = iter(lambda: stream.read(size), b"")
+    assert b"".join(parts) == data and stream.finished
+
+
+def test_copy_data_empty_and_unterminated():
+    from lgs_analysis.loaders import _CopyData
+
+    empty = _CopyData(io.BytesIO(b"\\.\n"))
+    assert empty.read(10) == b"" and empty.finished
+    cut = _CopyData(io.BytesIO(b"a\tb\n"))
+    assert cut.read(100) == b"a\tb\n" and cut.read(100) == b"" and not cut.finished
