@@ -128,9 +128,7 @@ def load_file(path: str | Path, engine: Engine | None = None, progress: bool = T
     )
     try:
         return _load(engine, source, fingerprint, progress)
-    except _NotUtf8:
-        if kind != "csv":
-            raise DataValidationError(f"{path}: text is not valid UTF-8") from None
+    except _NotUtf8:  # only CSV raises it
         logger.info("%s is not UTF-8; reading it as Windows-1252", path.name)
         return _load(engine, _CsvSource(path, encoding="cp1252"), fingerprint, progress)
 
@@ -395,7 +393,7 @@ class _CsvSource(_Source):
                     encoding="utf8" if self.encoding == "utf-8" else self.encoding,
                     skip_rows=1,
                 )
-            except (pa.ArrowInvalid, OSError, EOFError) as exc:
+            except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
                 if "invalid UTF8" in str(exc) and self.encoding == "utf-8":
                     raise _NotUtf8(str(exc)) from exc
                 raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
