@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from . import rfm, sales
+from . import marketing, rfm, sales
 from .exceptions import NoDataError
 from .periods import Period, parse_period
 from .warehouse import data_range, get_engine
@@ -120,7 +120,8 @@ def collect_report_data(
         quality = sales.fetch_data_quality(conn, period)
         rng = data_range(conn)
         demo = is_demo(conn)
-    scored = rfm.score_rfm(basis, segment_map=params.get("segment_map") or None)
+        scored = rfm.score_rfm(basis, segment_map=params.get("segment_map") or None)
+        extras = marketing.collect_marketing(conn, period, params, scored, snapshot)
     segments = rfm.summarize_segments(scored)
     return ReportData(
         period=period,
@@ -142,6 +143,7 @@ def collect_report_data(
         segments=segments,
         actions=_actions(scored, segments, int(params["top_customers"])),
         quality=quality,
+        extras=extras,
     )
 
 

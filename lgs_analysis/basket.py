@@ -1,0 +1,379 @@
+"""Products bought together: top products, frequent itemsets and association rules.
+
+A **basket** is an invoice of the window that is neither a cancellation (``C...``) nor
+an adjustment (``A...``); its **items** are the stock codes of its product lines with
+positive quantity. The **support** of an itemset is the share of baskets that hold it.
+The warehouse returns the baskets' frequent items (``sql/basket_items.sql``); mlxtend's
+fpgrowth mines them and ``association_rules`` derives confidence and lift.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+from mlxtend.frequent_patterns import association_rules, fpgrowth
+from sqlalchemy.engine import Connection, Engine
+
+from .warehouse import run_query
+
+__all__ = [
+    "PRODUCT_COLUMNS",
+    "TOP_PRODUCT_COLUMNS",
+    "RULE_COLUMNS",
+    "SEGMENT_PRODUCT_COLUMNS",
+    "fetch_products",
+    "fetch_basket_items",
+    "fetch_customer_products",
+    "rank_top_products",
+    "mine_rules",
+    "select_promotion_pairs",
+    "pick_segment_products",
+]
+
+PRODUCT_COLUMNS = ["stock_code", "description", "invoices", "quantity", "revenue"]
+TOP_PRODUCT_COLUMNS = [
+    *PRODUCT_COLUMNS,
+    "rank_by_invoices",
+    "rank_by_quantity",
+    "rank_by_revenue",
+]
+RULE_COLUMNS = [
+    "antecedent_codes",
+    "consequent_codes",
+    "antecedents",
+    "consequents",
+    "support",
+    "confidence",
+    "lift",
+]
+SEGMENT_PRODUCT_COLUMNS = [
+    "segment",
+    "stock_code",
+    "description",
+    "buyers",
+    "buyer_share",
+    "others_share",
+    "index_vs_others",
+    "promote_stock_code",
+    "promote_description",
+    "promote_confidence",
+]
+_RANKS = {
+    "rank_by_invoices": "invoices",
+    "rank_by_quantity": "quantity",
+    "rank_by_revenue": "revenue",
+}
+
+Conn = Connection | Engine
+
+
+def _dt(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def _check_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(frame.columns)}")
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not 0 < value <= 1:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+
+
+def fetch_products(conn: Conn, start: date, end: date) -> tuple[pd.DataFrame, int]:
+    """Every product bought in a basket in [start, end), and the number of baskets.
+
+    Returns
+    -------
+    products : DataFrame
+        Columns :data:`PRODUCT_COLUMNS`: ``invoices`` = baskets holding the product,
+        ``quantity`` = units, ``revenue`` = sum of amount; ``description`` is the stock
+        code's most frequent description in the window.
+    count_baskets : int
+        Baskets in the window (0 when there is none).
+    """
+    raw = run_query(conn, "basket_products", start=_dt(start), end=_dt(end))
+    total = int(raw["count_baskets_total"].iloc[0]) if len(raw) else 0
+    products = pd.DataFrame(
+        {
+            "stock_code": raw["stock_code"].astype(str),
+            "description": raw["description"].astype(str),
+            "invoices": raw["count_baskets"].astype("int64"),
+            "quantity": raw["quantity"].astype("int64"),
+            "revenue": raw["revenue"].astype("float64"),
+        }
+    )
+    return products, total
+
+
+def fetch_basket_items(conn: Conn, start: date, end: date, min_support: float) -> pd.DataFrame:
+    """The (invoice_no, stock_code) pairs of the baskets whose item has ``min_support``."""
+    _check_fraction("min_support", min_support)
+    raw = run_query(
+        conn, "basket_items", start=_dt(start), end=_dt(end), min_support=float(min_support)
+    )
+    return pd.DataFrame(
+        {"invoice_no": raw["invoice_no"].astype(str), "stock_code": raw["stock_code"].astype(str)}
+    )
+
+
+def fetch_customer_products(conn: Conn, start: date, end: date) -> pd.DataFrame:
+    """One row per (customer_id, stock_code) bought in [start, end), with ``count_baskets``."""
+    raw = run_query(conn, "customer_products", start=_dt(start), end=_dt(end))
+    return pd.DataFrame(
+        {
+            "customer_id": raw["customer_id"].astype("int64"),
+            "stock_code": raw["stock_code"].astype(str),
+            "count_baskets": raw["count_baskets"].astype("int64"),
+        }
+    )
+
+
+def rank_top_products(products: pd.DataFrame, top_n: int = 10) -> pd.DataFrame:
+    """The products in the top ``top_n`` by invoices, by quantity or by revenue.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`TOP_PRODUCT_COLUMNS` (ranks are 1 = most; ties by stock code),
+        sorted by rank by invoices.
+    """
+    _check_columns(products, PRODUCT_COLUMNS, "products")
+    if products.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in TOP_PRODUCT_COLUMNS})
+    frame = products[PRODUCT_COLUMNS].sort_values("stock_code", ignore_index=True)
+    for rank, measure in _RANKS.items():
+        frame[rank] = frame[measure].rank(ascending=False, method="first").astype("int64")
+    keep = (frame[list(_RANKS)] <= top_n).any(axis=1)
+    return frame[keep].sort_values("rank_by_invoices", ignore_index=True)[TOP_PRODUCT_COLUMNS]
+
+
+def _empty_rules() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in RULE_COLUMNS[:4]})
+    for c in RULE_COLUMNS[4:]:
+        frame[c] = pd.Series(dtype="float64")
+    return frame
+
+
+def mine_rules(
+    items: pd.DataFrame,
+    count_baskets: int,
+    descriptions: pd.Series | dict[str, str] | None = None,
+    min_support: float = 0.02,
+    min_confidence: float = 0.5,
+    min_lift: float = 5.0,
+    max_rules: int = 30,
+    max_len: int = 3,
+) -> pd.DataFrame:
+    """Association rules among the baskets' items (mlxtend fpgrowth + association_rules).
+
+    Parameters
+    ----------
+    items : DataFrame
+        Columns ``invoice_no`` and ``stock_code``, one row per item of a basket. Baskets
+        without any row here still count through ``count_baskets``.
+    count_baskets : int
+        All baskets of the window: the denominator of support.
+    descriptions : Series or dict, optional
+        Stock code -> description (default: the code itself).
+    min_support : float (default: 0.02)
+        Least share of baskets holding the whole rule (antecedents and consequents).
+    min_confidence : float (default: 0.5)
+        Least share of the baskets with the antecedents that also hold the consequents.
+    min_lift : float (default: 5.0)
+        Least ratio of the confidence to the consequents' own support.
+    max_rules : int (default: 30)
+        Rules kept, strongest lift first.
+    max_len : int (default: 3)
+        Largest itemset mined.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`RULE_COLUMNS`: codes and descriptions joined with ``|`` in
+        stock-code order; sorted by lift, then confidence, descending. Empty with those
+        columns when nothing qualifies.
+
+    Raises
+    ------
+    ValueError
+        If a threshold is out of range or ``items`` lacks a column.
+    """
+    _check_columns(items, ["invoice_no", "stock_code"], "basket items")
+    _check_fraction("min_support", min_support)
+    _check_fraction("min_confidence", min_confidence)
+    if min_lift < 0 or max_rules < 0 or max_len < 2:
+        raise ValueError(
+            f"need min_lift >= 0, max_rules >= 0 and max_len >= 2; "
+            f"got {min_lift!r}, {max_rules!r}, {max_len!r}"
+        )
+    pairs = items[["invoice_no", "stock_code"]].drop_duplicates()
+    if pairs.empty or count_baskets <= 0:
+        return _empty_rules()
+    if pairs["invoice_no"].nunique() > count_baskets:
+        raise ValueError(
+            f"count_baskets={count_baskets} is less than the {pairs['invoice_no'].nunique()} "
+            "baskets in items"
+        )
+    basket = pd.Categorical(pairs["invoice_no"])
+    item = pd.Categorical(pairs["stock_code"])
+    onehot = np.zeros((len(basket.categories), len(item.categories)), dtype=bool)
+    onehot[basket.codes, item.codes] = True
+    rows = onehot.shape[0]
+    # Only baskets with an item are one-hot rows: scale the threshold to them, then the
+    # supports back to all baskets. The least basket count is exact, whatever the float.
+    min_count = math.ceil(min_support * count_baskets - 1e-9)
+    frequent = fpgrowth(
+        pd.DataFrame(onehot, columns=[str(c) for c in item.categories]),
+        min_support=min(1.0, (min_count - 0.5) / rows),
+        use_colnames=True,
+        max_len=max_len,
+    )
+    if frequent.empty or frequent["itemsets"].map(len).max() < 2:
+        return _empty_rules()
+    frequent["support"] = frequent["support"] * rows / count_baskets
+    rules = association_rules(
+        frequent,
+        num_itemsets=count_baskets,
+        metric="confidence",
+        min_threshold=min_confidence,
+        return_metrics=[
+            "antecedent support",
+            "consequent support",
+            "support",
+            "confidence",
+            "lift",
+        ],
+    )
+    rules = rules[rules["lift"] >= min_lift]
+    if rules.empty:
+        return _empty_rules()
+    names = dict(descriptions) if descriptions is not None else {}
+
+    def codes(itemset: frozenset) -> str:
+        return "|".join(sorted(itemset))
+
+    def described(itemset: frozenset) -> str:
+        return "|".join(names.get(code, code) for code in sorted(itemset))
+
+    out = pd.DataFrame(
+        {
+            "antecedent_codes": rules["antecedents"].map(codes),
+            "consequent_codes": rules["consequents"].map(codes),
+            "antecedents": rules["antecedents"].map(described),
+            "consequents": rules["consequents"].map(described),
+            "support": rules["support"].astype("float64"),
+            "confidence": rules["confidence"].astype("float64"),
+            "lift": rules["lift"].astype("float64"),
+        }
+    )
+    out = out.sort_values(
+        ["lift", "confidence", "antecedent_codes", "consequent_codes"],
+        ascending=[False, False, True, True],
+        ignore_index=True,
+    )
+    return out.head(max_rules)
+
+
+def select_promotion_pairs(rules: pd.DataFrame, top_n: int = 10) -> pd.DataFrame:
+    """One product to one product rules, one direction per pair (the more confident).
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``rules`` (same columns) with a single antecedent and a single
+        consequent, sorted by confidence then lift, at most ``top_n``.
+    """
+    _check_columns(rules, RULE_COLUMNS, "rules")
+    single = rules[
+        ~rules["antecedent_codes"].str.contains("|", regex=False)
+        & ~rules["consequent_codes"].str.contains("|", regex=False)
+    ].copy()
+    single["pair"] = [
+        "|".join(sorted((a, c)))
+        for a, c in zip(single["antecedent_codes"], single["consequent_codes"], strict=True)
+    ]
+    single = single.sort_values(["confidence", "lift", "pair"], ascending=[False, False, True])
+    best = single.drop_duplicates("pair").head(top_n)
+    return best[RULE_COLUMNS].reset_index(drop=True)
+
+
+def pick_segment_products(
+    customer_products: pd.DataFrame,
+    scored: pd.DataFrame,
+    segments: list[str] | tuple[str, ...],
+    rules: pd.DataFrame | None = None,
+    descriptions: pd.Series | dict[str, str] | None = None,
+    top_n: int = 5,
+    min_buyer_share: float = 0.05,
+) -> pd.DataFrame:
+    """What each segment buys more than the other customers, and what to promote with it.
+
+    For every segment, its ``top_n`` most bought products (by customers who bought
+    them) among those that take a larger part of its purchases than of the other
+    customers' (``index_vs_others`` > 1, purchases being customer-product pairs) and
+    that at least ``min_buyer_share`` of its customers bought. Each carries
+    the product to promote alongside it: the most confident rule consequent (single
+    product) whose antecedent is that product, when ``rules`` has one.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SEGMENT_PRODUCT_COLUMNS`; ``promote_*`` are empty without a rule.
+    """
+    _check_columns(customer_products, ["customer_id", "stock_code"], "customer products")
+    _check_columns(scored, ["customer_id", "segment"], "scored customers")
+    names = dict(descriptions) if descriptions is not None else {}
+    bought = customer_products[["customer_id", "stock_code"]].drop_duplicates()
+    bought = bought.merge(scored[["customer_id", "segment"]], on="customer_id", how="inner")
+    sizes = scored["segment"].value_counts()
+    total = len(scored)
+    all_buyers = bought.groupby("stock_code").size()
+    cross_sell: dict[str, tuple[str, float]] = {}
+    if rules is not None and not rules.empty:
+        for row in select_promotion_pairs(rules, top_n=len(rules)).itertuples():
+            cross_sell.setdefault(row.antecedent_codes, (row.consequent_codes, row.confidence))
+        # a pair's other direction is a promotion too, when it qualified as a rule
+        for row in rules.itertuples():
+            if "|" not in row.antecedent_codes and "|" not in row.consequent_codes:
+                cross_sell.setdefault(row.antecedent_codes, (row.consequent_codes, row.confidence))
+    out = []
+    for name in segments:
+        size = int(sizes.get(name, 0))
+        if size == 0:
+            continue
+        inside = bought["segment"] == name
+        buyers = bought[inside].groupby("stock_code").size()
+        elsewhere = (all_buyers.reindex(buyers.index) - buyers).astype("float64")
+        frame = pd.DataFrame({"buyers": buyers})
+        frame["buyer_share"] = frame["buyers"] / size
+        frame["others_share"] = elsewhere / (total - size) if total > size else 0.0
+        # the product's part of the segment's purchases against its part of the others'
+        # (purchases = customer-product pairs), so rare buyers compare fairly
+        pairs_in, pairs_out = int(inside.sum()), int((~inside).sum())
+        frame["index_vs_others"] = (frame["buyers"] / pairs_in) / (
+            elsewhere.where(elsewhere > 0) / pairs_out if pairs_out else np.nan
+        )
+        frame = frame[
+            (frame["buyer_share"] >= min_buyer_share)
+            & ((frame["index_vs_others"] > 1) | frame["index_vs_others"].isna())
+        ]
+        frame = frame.rename_axis("stock_code").reset_index()
+        frame = frame.sort_values(["buyers", "stock_code"], ascending=[False, True]).head(top_n)
+        frame["segment"] = name
+        frame["description"] = frame["stock_code"].map(lambda c: names.get(c, c))
+        promote = frame["stock_code"].map(lambda c: cross_sell.get(c, (None, np.nan)))
+        frame["promote_stock_code"] = promote.map(lambda p: p[0])
+        frame["promote_description"] = frame["promote_stock_code"].map(
+            lambda c: names.get(c, c) if isinstance(c, str) else None
+        )
+        frame["promote_confidence"] = promote.map(lambda p: p[1]).astype("float64")
+        out.append(frame)
+    if not out:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in SEGMENT_PRODUCT_COLUMNS})
+    return pd.concat(out, ignore_index=True)[SEGMENT_PRODUCT_COLUMNS]

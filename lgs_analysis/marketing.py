@@ -1,0 +1,174 @@
+"""The marketing analyses of a report in one call: baskets, movement, cohorts, CLV.
+
+:func:`collect_marketing` runs them on an open warehouse connection and returns the
+``extras`` of :class:`~lgs_analysis.report_data.ReportData`: ``tables`` (exported as
+``tables/<name>.csv``), ``metrics`` (merged into ``metrics.json``) and the frames the
+report shows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from . import basket, clv, cohorts, migration, rfm
+from .log import logger
+from .periods import Period
+
+__all__ = ["FOCUS_SEGMENTS", "collect_marketing"]
+
+FOCUS_SEGMENTS = ("Champions", "Can't Lose", "Hibernating")
+
+
+def collect_marketing(
+    conn: Connection,
+    period: Period,
+    params: dict[str, Any],
+    scored: pd.DataFrame,
+    snapshot: date | None,
+) -> dict[str, Any]:
+    """Run the basket, segment-movement, cohort and CLV analyses for ``period``.
+
+    Parameters
+    ----------
+    conn : Connection
+        Open warehouse connection.
+    period : Period
+        The report period; the basket window is the period itself, segment products and
+        movement use the RFM window (``rfm_lookback_months`` up to the period end).
+    params : dict
+        Merged report parameters (``min_support``, ``min_confidence``, ``min_lift``,
+        ``max_rules``, ``top_products``, ``cohort_months``, ``clv_horizon_months``,
+        ``clv_monthly_discount_rate``, ``clv_holdout_months``, ``rfm_lookback_months``,
+        ``segment_map``).
+    scored : DataFrame
+        The period's scored customers (:func:`lgs_analysis.rfm.score_rfm`).
+    snapshot : date or None
+        Day after the last purchase of the RFM window: the CLV observation end.
+
+    Returns
+    -------
+    dict
+        ``tables``, ``metrics`` and the frames named in the code below.
+    """
+    lookback = int(params["rfm_lookback_months"])
+    segment_map = params.get("segment_map") or None
+    rfm_start = period.lookback_start(lookback)
+    out: dict[str, Any] = {}
+
+    # products and baskets
+    products, count_baskets = basket.fetch_products(conn, period.start, period.end)
+    items = basket.fetch_basket_items(conn, period.start, period.end, float(params["min_support"]))
+    descriptions = products.set_index("stock_code")["description"]
+    all_rules = basket.mine_rules(
+        items,
+        count_baskets,
+        descriptions,
+        min_support=float(params["min_support"]),
+        min_confidence=float(params["min_confidence"]),
+        min_lift=float(params["min_lift"]),
+        max_rules=len(items) + 1,
+    )
+    rules = all_rules.head(int(params["max_rules"]))
+    top_products = basket.rank_top_products(products, int(params["top_products"]))
+    customer_products = basket.fetch_customer_products(conn, rfm_start, period.end)
+    segment_products = basket.pick_segment_products(
+        customer_products, scored, FOCUS_SEGMENTS, all_rules, descriptions
+    )
+    out.update(
+        count_baskets=count_baskets,
+        count_frequent_items=int(items["stock_code"].nunique()),
+        count_qualifying_rules=len(all_rules),
+        rules=rules,
+        promotion_pairs=basket.select_promotion_pairs(rules, top_n=10),
+        top_products=top_products,
+        segment_products=segment_products,
+    )
+
+    # segment movement
+    previous = period.previous()
+    basis, _ = rfm.fetch_rfm_basis(conn, previous.lookback_start(lookback), previous.end)
+    previous_scored = rfm.score_rfm(basis, segment_map=segment_map)
+    matrix = migration.build_migration(scored, previous_scored)
+    movers = migration.find_at_risk_movers(scored, previous_scored)
+    out.update(
+        previous_period=previous,
+        migration=matrix,
+        shifts=migration.summarize_shifts(matrix),
+        movers=movers,
+    )
+
+    # cohorts
+    out["cohorts"] = cohorts.fetch_cohorts(conn, period.end, int(params["cohort_months"]))
+
+    # customer value
+    clv_table = pd.DataFrame(columns=["customer_id", "segment", "predicted_clv_12m"])
+    out.update(clv=None, clv_fit=None, clv_holdout=None, clv_error=None)
+    if snapshot is not None:
+        try:
+            summary = clv.fetch_clv_summary(conn, snapshot)
+            fit = clv.fit_clv(summary)
+            predicted = clv.predict_clv(
+                summary,
+                fit,
+                scored,
+                horizon_months=int(params["clv_horizon_months"]),
+                monthly_discount_rate=float(params["clv_monthly_discount_rate"]),
+            )
+            out.update(
+                clv=predicted,
+                clv_fit=fit,
+                clv_by_segment=clv.sum_clv_by_segment(
+                    predicted.dropna(subset=["segment"]), rfm.SEGMENT_ORDER
+                ),
+                clv_holdout=clv.check_holdout(conn, snapshot, int(params["clv_holdout_months"])),
+            )
+            clv_table = predicted[["customer_id", "segment", "predicted_clv_12m"]]
+        except clv.ClvModelError as exc:
+            logger.warning("CLV skipped: %s", exc)
+            out["clv_error"] = str(exc)
+    movers["predicted_clv_12m"] = float("nan")
+    if out["clv"] is not None:
+        value = out["clv"].set_index("customer_id")["predicted_clv_12m"]
+        movers["predicted_clv_12m"] = movers["customer_id"].map(value).astype("float64")
+
+    out["tables"] = {
+        "top_products": top_products,
+        "basket_rules": rules,
+        "segment_products": segment_products,
+        "segment_migration": matrix,
+        "at_risk_movers": movers,
+        "cohorts": out["cohorts"],
+        "clv": clv_table,
+    }
+    out["metrics"] = _metrics(out)
+    return out
+
+
+def _metrics(out: dict[str, Any]) -> dict[str, Any]:
+    metrics: dict[str, Any] = {
+        "baskets": out["count_baskets"],
+        "basket_rules": len(out["rules"]),
+        "at_risk_movers": len(out["movers"]),
+        "at_risk_movers_previous_revenue": round(
+            float(out["movers"]["previous_monetary"].sum()), 2
+        ),
+    }
+    fit = out.get("clv_fit")
+    if fit is not None:
+        metrics["clv_12m_total"] = round(float(out["clv"]["predicted_clv_12m"].sum()), 2)
+        metrics["clv_12m_by_segment"] = {
+            row.segment: round(float(row.predicted_clv_12m), 2)
+            for row in out["clv_by_segment"].itertuples()
+        }
+        metrics["clv_model"] = {
+            "params": {k: round(v, 6) for k, v in fit.params.items()},
+            "log_likelihood": {k: round(v, 2) for k, v in fit.log_likelihood.items()},
+            "customers": fit.customers,
+            "repeat_customers": fit.repeat_customers,
+            "holdout": out["clv_holdout"],
+        }
+    return metrics

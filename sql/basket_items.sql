@@ -1,0 +1,34 @@
+-- grain: one row per (basket, item) whose item is frequent: a distinct (invoice_no,
+-- stock_code) of a product line with positive quantity, in an invoice of [:start, :end)
+-- that is neither a cancellation nor an adjustment, keeping only stock codes found in at
+-- least :min_support of those baskets (no itemset with a rarer item can be frequent).
+with basket_items as (
+    select distinct invoice_no, stock_code
+    from retail_lines
+    where invoice_date >= :start
+        and invoice_date < :end
+        and is_product
+        and quantity > 0
+        and not is_cancellation
+        and not is_adjustment
+),
+
+baskets as (
+    select count(distinct invoice_no) as count_baskets_total
+    from basket_items
+),
+
+frequent_items as (
+    select stock_code
+    from basket_items
+    group by stock_code
+    having count(*) >= :min_support * (select count_baskets_total from baskets)
+),
+
+final as (
+    select basket_items.invoice_no, basket_items.stock_code
+    from basket_items
+    inner join frequent_items on frequent_items.stock_code = basket_items.stock_code
+)
+
+select * from final

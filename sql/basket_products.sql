@@ -1,0 +1,60 @@
+-- grain: one row per product (stock code) bought in a basket in [:start, :end).
+-- A basket is an invoice that is neither a cancellation nor an adjustment; its items
+-- are the stock codes of its product lines with positive quantity. count_baskets_total
+-- (the same on every row) is the number of baskets in the window: support's denominator.
+with basket_lines as (
+    select invoice_no, stock_code, description, quantity, amount
+    from retail_lines
+    where invoice_date >= :start
+        and invoice_date < :end
+        and is_product
+        and quantity > 0
+        and not is_cancellation
+        and not is_adjustment
+),
+
+baskets as (
+    select count(distinct invoice_no) as count_baskets_total
+    from basket_lines
+),
+
+descriptions as (
+    -- the most frequent description of a stock code in the window (ties: alphabetical)
+    select
+        stock_code,
+        description,
+        row_number() over (
+            partition by stock_code order by count(*) desc, description
+        ) as description_rank
+    from basket_lines
+    where description is not null and description <> ''
+    group by stock_code, description
+),
+
+products as (
+    select
+        stock_code,
+        count(distinct invoice_no) as count_baskets,
+        sum(quantity) as quantity,
+        cast(sum(amount) as double precision) as revenue
+    from basket_lines
+    group by stock_code
+),
+
+final as (
+    select
+        products.stock_code,
+        coalesce(descriptions.description, products.stock_code) as description,
+        products.count_baskets,
+        products.quantity,
+        products.revenue,
+        baskets.count_baskets_total
+    from products
+    cross join baskets
+    left join descriptions
+        on descriptions.stock_code = products.stock_code
+        and descriptions.description_rank = 1
+)
+
+select * from final
+order by stock_code

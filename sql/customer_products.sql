@@ -1,0 +1,25 @@
+-- grain: one row per (identified customer, product) bought in a basket in [:start, :end):
+-- how many of the customer's baskets (invoices that are neither cancellations nor
+-- adjustments) hold a product line of that stock code with positive quantity.
+with basket_lines as (
+    select customer_id, invoice_no, stock_code
+    from retail_lines
+    where invoice_date >= :start
+        and invoice_date < :end
+        and has_customer
+        and is_product
+        and quantity > 0
+        and not is_cancellation
+        and not is_adjustment
+),
+
+final as (
+    select
+        customer_id,
+        stock_code,
+        count(distinct invoice_no) as count_baskets
+    from basket_lines
+    group by customer_id, stock_code
+)
+
+select * from final
