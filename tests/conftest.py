@@ -87,3 +87,22 @@ def real_sql_dump() -> Path:
     if not REAL_SQL.exists():
         _unavailable(f"real data not found at {REAL_SQL}")
     return REAL_SQL
+
+
+@pytest.fixture(scope="session")
+def real_duckdb_url(real_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A DuckDB warehouse holding the real data, loaded once per test session."""
+    from lgs_analysis.loaders import load_file
+    from lgs_analysis.warehouse import get_engine
+
+    url = f"duckdb:///{tmp_path_factory.mktemp('real') / 'warehouse.duckdb'}"
+    load_file(real_csv, get_engine(url), progress=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def real_frame(real_csv: Path):
+    """The real file as read by pandas (all columns as strings), for independent checks."""
+    import pandas as pd
+
+    return pd.read_csv(real_csv, dtype=str, keep_default_na=False)
