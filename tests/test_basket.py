@@ -1,0 +1,138 @@
+"""Basket analysis: hand-made baskets, and a pair's support counted from the raw file."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from lgs_analysis import basket, rfm
+from lgs_analysis.warehouse import get_engine
+
+
+def _items(baskets: dict[str, list[str]]) -> pd.DataFrame:
+    rows = [(inv, code) for inv, codes in baskets.items() for code in codes]
+    return pd.DataFrame(rows, columns=["invoice_no", "stock_code"])
+
+
+def test_mine_rules_counts_baskets_without_items():
+    items = _items({"1": ["A", "B"], "2": ["A", "B"], "3": ["A"], "4": ["C"]})
+    # 10 baskets in all: support is over all of them, not only those listed
+    rules = basket.mine_rules(items, 10, {"A": "apple", "B": "bread"}, 0.2, 0.5, 1.0, 10)
+    ab = rules[(rules["antecedent_codes"] == "A") & (rules["consequent_codes"] == "B")].iloc[0]
+    assert ab["support"] == pytest.approx(0.2)
+    assert ab["confidence"] == pytest.approx(2 / 3)
+    assert ab["lift"] == pytest.approx((2 / 3) / 0.2)
+    assert ab["antecedents"] == "apple" and ab["consequents"] == "bread"
+    assert list(rules.columns) == basket.RULE_COLUMNS
+
+
+def test_mine_rules_empty_when_nothing_qualifies():
+    rules = basket.mine_rules(_items({"1": ["A"], "2": ["B"]}), 2, None, 0.5, 0.5, 1.0, 10)
+    assert rules.empty and list(rules.columns) == basket.RULE_COLUMNS
+
+
+def test_mine_rules_rejects_bad_threshold():
+    with pytest.raises(ValueError, match="min_support must be in"):
+        basket.mine_rules(_items({"1": ["A"]}), 1, None, 0.0)
+
+
+def test_rank_top_products_keeps_any_top_n():
+    products = pd.DataFrame(
+        {
+            "stock_code": ["a", "b", "c"],
+            "description": ["A", "B", "C"],
+            "invoices": [10, 5, 1],
+            "quantity": [1, 2, 100],
+            "revenue": [1.0, 50.0, 2.0],
+        }
+    )
+    top = basket.rank_top_products(products, 1)
+    assert sorted(top["stock_code"]) == ["a", "b", "c"]
+    assert top.set_index("stock_code").loc["c", "rank_by_quantity"] == 1
+
+
+def test_select_promotion_pairs_one_direction_per_pair():
+    rules = pd.DataFrame(
+        {
+            "antecedent_codes": ["A", "B", "A|B"],
+            "consequent_codes": ["B", "A", "C"],
+            "antecedents": ["a", "b", "a|b"],
+            "consequents": ["b", "a", "c"],
+            "support": [0.2, 0.2, 0.1],
+            "confidence": [0.6, 0.9, 0.9],
+            "lift": [3.0, 3.0, 4.0],
+        }
+    )
+    pairs = basket.select_promotion_pairs(rules)
+    assert pairs[["antecedent_codes", "consequent_codes"]].values.tolist() == [["B", "A"]]
+
+
+def test_pick_segment_products_prefers_what_the_segment_buys_more():
+    scored = pd.DataFrame({"customer_id": [1, 2, 3, 4], "segment": ["S", "S", "T", "T"]})
+    bought = pd.DataFrame(
+        {"customer_id": [1, 2, 1, 3, 4, 3], "stock_code": ["x", "x", "y", "y", "y", "z"]}
+    )
+    picked = basket.pick_segment_products(bought, scored, ["S"], min_buyer_share=0.1)
+    assert picked["stock_code"].tolist() == ["x"]
+    assert picked["buyer_share"].iloc[0] == 1.0
+
+
+@pytest.fixture(scope="module")
+def real_rules(real_duckdb_url):
+    engine = get_engine(real_duckdb_url)
+    with engine.connect() as conn:
+        products, count = basket.fetch_products(conn, date(2011, 1, 1), date(2012, 1, 1))
+        items = basket.fetch_basket_items(conn, date(2011, 1, 1), date(2012, 1, 1), 0.02)
+    names = products.set_index("stock_code")["description"]
+    return basket.mine_rules(items, count, names, 0.02, 0.5, 5.0, 30), products, count
+
+
+def _raw_baskets(frame: pd.DataFrame) -> pd.DataFrame:
+    when = pd.to_datetime(frame["InvoiceDate"], format="mixed")
+    keep = (
+        (when >= "2011-01-01")
+        & (when < "2012-01-01")
+        & ~frame["InvoiceNo"].str.startswith(("C", "A"))
+        & frame["StockCode"].str[:1].str.isdigit()
+        & (frame["Quantity"].astype(int) > 0)
+    )
+    return frame.loc[keep, ["InvoiceNo", "StockCode"]].drop_duplicates()
+
+
+def test_mine_rules_real_pair_support_matches_raw_count(real_rules, real_frame):
+    rules, _, count = real_rules
+    assert 10 <= len(rules) <= 40
+    lines = _raw_baskets(real_frame)
+    baskets = lines["InvoiceNo"].nunique()
+    assert count == baskets
+    holders = lines.groupby("StockCode")["InvoiceNo"].apply(set)
+    pairs = basket.select_promotion_pairs(rules)
+    assert len(pairs) >= 5
+    for row in pairs.head(5).itertuples():
+        both = holders[row.antecedent_codes] & holders[row.consequent_codes]
+        assert row.support == pytest.approx(len(both) / baskets)
+        assert row.confidence == pytest.approx(len(both) / len(holders[row.antecedent_codes]))
+
+
+def test_fetch_products_real_top_invoices_match_raw(real_rules, real_frame):
+    _, products, _ = real_rules
+    lines = _raw_baskets(real_frame)
+    expected = lines.groupby("StockCode")["InvoiceNo"].nunique()
+    got = products.set_index("stock_code")["invoices"]
+    top = expected.sort_values(ascending=False).head(10)
+    assert got.reindex(top.index).tolist() == top.tolist()
+
+
+def test_pick_segment_products_real_focus_segments(real_duckdb_url):
+    engine = get_engine(real_duckdb_url)
+    with engine.connect() as conn:
+        bought = basket.fetch_customer_products(conn, date(2011, 1, 1), date(2012, 1, 1))
+        basis, _ = rfm.fetch_rfm_basis(conn, date(2011, 1, 1), date(2012, 1, 1))
+    scored = rfm.score_rfm(basis)
+    picked = basket.pick_segment_products(
+        bought, scored, ["Champions", "Can't Lose", "Hibernating"]
+    )
+    assert set(picked["segment"]) == {"Champions", "Can't Lose", "Hibernating"}
+    assert (picked["index_vs_others"].dropna() > 1).all()
