@@ -245,7 +245,7 @@ def plot_retention(cohorts: pd.DataFrame) -> Figure:
         for j in range(values.shape[1]):
             v = values[i, j]
             if np.isfinite(v):
-                colour = "white" if j > 0 and v > 0.6 * vmax else "black"
+                colour = "white" if j == 0 or v > 0.6 * vmax else "black"
                 ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7, color=colour)
     ax.set_title("Share of each cohort active per month")
     ax.spines[:].set_visible(False)
