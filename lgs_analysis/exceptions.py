@@ -47,6 +47,12 @@ class WarehouseError(LgsError):
     exit_code = 4
 
 
+class SourceError(LgsError):
+    """The ETL source database cannot be reached or read; the warehouse is untouched."""
+
+    exit_code = 4
+
+
 class DataValidationError(LgsError):
     """A source file or table does not have the shape of retail data."""
 
@@ -80,6 +86,7 @@ EXIT_CODES = {
         PeriodError,
         NoDataError,
         WarehouseError,
+        SourceError,
         DataValidationError,
         ReportExecutionError,
         DeliveryError,
