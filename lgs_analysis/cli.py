@@ -41,6 +41,33 @@ def load(source: str) -> None:
 
 
 @cli.command()
+@click.option("--source-url", default=None, hidden=True, help="Default: LGS_SOURCE_URL.")
+@click.option(
+    "--overlap-days",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Days before the watermark read again each run (late lines, cancellations).",
+)
+def etl(source_url: str | None, overlap_days: int) -> None:
+    """Sync new and changed lines from the OLTP database (LGS_SOURCE_URL) into the warehouse."""
+    from .etl import run_etl
+
+    result = run_etl(source_url=source_url, overlap_days=overlap_days)
+    click.echo(result.summary())
+
+
+@cli.command("etl-status")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+def etl_status(limit: int) -> None:
+    """Show the last ETL runs recorded in the warehouse."""
+    from .etl import etl_status as read_etl_status
+    from .etl import format_etl_status
+
+    click.echo(format_etl_status(read_etl_status(limit=limit)))
+
+
+@cli.command()
 @click.option("--period", required=True, help="YYYY, YYYY-Qn or YYYY-MM")
 @click.option("--force", is_flag=True, help="Publish a new version even if up to date.")
 @click.option(
