@@ -93,6 +93,17 @@ def report(period: str, force: bool, params: tuple[str, ...], template: str) -> 
     click.echo(f"PDF:  {result.pdf}")
 
 
+@cli.command()
+@click.option("--period", default=None, help="YYYY-MM; default: the last complete month.")
+@click.option("--resend", is_flag=True, help="Email it even if it was already emailed.")
+@click.option("--dry-run", is_flag=True, help="Write the .eml under reports/_outbox instead.")
+def monthly(period: str | None, resend: bool, dry_run: bool) -> None:
+    """Build the last complete month's report and email it (once)."""
+    from .monthly import run_monthly
+
+    click.echo(run_monthly(period=period, resend=resend, dry_run=dry_run).summary())
+
+
 def main() -> None:
     """Entry point: run the CLI and turn LgsError into a message and its exit code."""
     try:

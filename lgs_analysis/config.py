@@ -34,6 +34,7 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_timeout: float = 30.0
+    smtp_ca_file: str | None = None  # PEM of a private CA that signed the server's certificate
 
 
 def _env(env_file: Path | None) -> dict[str, str]:
@@ -75,6 +76,7 @@ def get_settings(env_file: Path | None = None) -> Settings:
         smtp_user=env.get("LGS_SMTP_USER") or None,
         smtp_password=env.get("LGS_SMTP_PASSWORD") or None,
         smtp_timeout=timeout,
+        smtp_ca_file=env.get("LGS_SMTP_CA_FILE") or None,
     )
 
 

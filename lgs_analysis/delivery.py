@@ -204,7 +204,12 @@ def _server(settings: Settings) -> str:
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:
-    context = ssl.create_default_context()  # verifies; SSL_CERT_FILE adds a private CA
+    context = ssl.create_default_context()  # verifies the certificate and the host name
+    if settings.smtp_ca_file:
+        try:
+            context.load_verify_locations(cafile=settings.smtp_ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"LGS_SMTP_CA_FILE={settings.smtp_ca_file}: {exc}") from exc
     if settings.smtp_tls == "ssl":
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(
             settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context
@@ -277,7 +282,7 @@ def _classify(exc: BaseException, settings: Settings) -> tuple[bool, str]:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return False, (
             f"TLS certificate of {where} not trusted: {exc.verify_message} (for a private CA, "
-            "set SSL_CERT_FILE to its PEM file)"
+            "set LGS_SMTP_CA_FILE to its PEM file)"
         )
     if isinstance(exc, ssl.SSLError):
         return False, f"TLS with {where} failed: {exc} (check LGS_SMTP_TLS={settings.smtp_tls})"
