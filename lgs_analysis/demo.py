@@ -225,7 +225,7 @@ def _calendar() -> _Calendar:
     stamp = pd.DatetimeIndex(days)
     month = stamp.month.to_numpy() - 1
     closed = ((stamp.month == 12) & (stamp.day >= 24)) | ((stamp.month == 1) & (stamp.day <= 3))
-    weight = _MONTH_WEIGHT[month] * _WEEKDAY_WEIGHT[stamp.dayofweek.to_numpy()]
+    weight = _MONTH_WEIGHT[month] * _WEEKDAY_WEIGHT[stamp.day_of_week.to_numpy()]
     years = (days - FIRST_DAY).astype(np.int64) / 365.25
     weight = weight * (1.0 + 0.12 * years)  # the business grows
     keep = (weight > 0) & ~closed
@@ -545,7 +545,7 @@ def _build_plan(n_rows: int, seed: int) -> _Plan:
     position[order] = np.arange(len(order))
     step = 1 + (rng.random(len(order)) < 0.03) * rng.integers(1, 4, len(order))
     numbers = np.cumsum(step)
-    start = _FIRST_INVOICE_NO if _FIRST_INVOICE_NO + numbers[-1] <= 999_999 else 100_000
+    start = max(100_000, min(_FIRST_INVOICE_NO, 1_000_000 - int(numbers[-1])))  # 6 digits
     numbers = pa.array(start + numbers - 1, pa.int64())
     prefix_code = np.concatenate(
         [
