@@ -222,11 +222,30 @@ def _connect(settings: Settings) -> smtplib.SMTP:
             smtp.starttls(context=context)
             smtp.ehlo()
         if settings.smtp_user:
-            smtp.login(settings.smtp_user, settings.smtp_password or "")
+            _login(smtp, settings)
     except BaseException:
         smtp.close()
         raise
     return smtp
+
+
+def _login(smtp: smtplib.SMTP, settings: Settings) -> None:
+    """AUTH once, with the best mechanism the server offers (a wrong password is tried once)."""
+    if not smtp.has_extn("auth"):
+        hint = " (set LGS_SMTP_TLS=starttls?)" if settings.smtp_tls == "none" else ""
+        raise smtplib.SMTPNotSupportedError(
+            f"LGS_SMTP_USER is set but the server offers no AUTH{hint}"
+        )
+    offered = smtp.esmtp_features["auth"].upper().split()
+    mechanism = next((m for m in ("CRAM-MD5", "PLAIN", "LOGIN") if m in offered), None)
+    if mechanism is None:
+        raise smtplib.SMTPNotSupportedError(f"no supported AUTH mechanism among {offered}")
+    smtp.user, smtp.password = settings.smtp_user, settings.smtp_password or ""
+    code, response = smtp.auth(
+        mechanism, getattr(smtp, f"auth_{mechanism.lower().replace('-', '_')}")
+    )
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, response)
 
 
 def _text(response: bytes | str) -> str:
@@ -250,7 +269,9 @@ def _deliver_once(
         if refused:
             smtp.rset()
             raise smtplib.SMTPRecipientsRefused(refused)
-        code, response = smtp.data(message)  # raises SMTPDataError unless 250
+        code, response = smtp.data(message)  # raises only if DATA itself is refused
+        if code != 250:  # the server did not accept the message
+            raise smtplib.SMTPDataError(code, response)
         return code, _text(response)
     finally:
         try:
