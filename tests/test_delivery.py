@@ -11,6 +11,7 @@ import email
 import email.policy
 import ipaddress
 import json
+import re
 import shutil
 import socket
 import threading
@@ -606,7 +607,9 @@ def test_run_monthly_builds_last_month_and_emails_it_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import duckdb
+    from click.testing import CliRunner
 
+    from lgs_analysis.cli import cli
     from lgs_analysis.monthly import run_monthly
 
     params = tmp_path / "params"
@@ -627,6 +630,9 @@ def test_run_monthly_builds_last_month_and_emails_it_once(
         monkeypatch.setenv("LGS_SMTP_PORT", str(port))
         first = run_monthly()
         second = run_monthly()
+        # the command line, as make monthly calls it: nothing sent again; a dry run writes .eml
+        again = CliRunner().invoke(cli, ["monthly"])
+        dry = CliRunner().invoke(cli, ["monthly", "--dry-run", "--period", first.period.label])
 
     # the last complete month, worked out here from the demo data's last invoice
     with duckdb.connect(str(db), read_only=True) as conn:
@@ -642,6 +648,11 @@ def test_run_monthly_builds_last_month_and_emails_it_once(
     assert second.created is False and second.version_dir == first.version_dir
     assert second.delivery.status == "skipped"
     assert len(inbox.messages) == 1
+    assert again.exit_code == 0, again.output
+    assert "up to date" in again.output and "nothing sent" in again.output
+    assert dry.exit_code == 0, dry.output
+    eml = Path(re.search(r"the message is in (\S+\.eml)", dry.output).group(1))
+    assert eml.parent == tmp_path / "reports" / "_outbox" and eml.is_file()
 
     message = inbox.parsed()
     metrics = json.loads((first.version_dir / "metrics.json").read_text())
