@@ -187,8 +187,11 @@ _SERVICE_CODES = [
     ("CRUK", "CRUK Commission"), ("B", "Adjust bad debt"),
 ]  # fmt: skip
 _POST, _DOT, _MANUAL, _DISCOUNT, _CARRIAGE, _BANK, _AMAZON, _CRUK, _BAD_DEBT = range(9)
-# single-line C invoices per 500,000 lines: (service, count)
-_FEE_INVOICES = [(_DISCOUNT, 60), (_MANUAL, 60), (_BANK, 15), (_AMAZON, 20), (_CRUK, 12)]
+# single-line C invoices: (service, count per 500,000 lines, median price, price spread)
+_FEE_INVOICES = [
+    (_DISCOUNT, 60, 20.0, 0.8), (_MANUAL, 60, 10.0, 1.0), (_BANK, 15, 15.0, 0.0),
+    (_AMAZON, 20, 1_500.0, 0.7), (_CRUK, 12, 200.0, 0.8),
+]  # fmt: skip
 
 _UK = "United Kingdom"
 # other countries of identified customers, with weights (real shares of non-UK lines)
@@ -395,28 +398,26 @@ def _fit_lines(
     return lines
 
 
-def _build_plan(n_rows: int, seed: int) -> _Plan:
-    rng = np.random.default_rng([seed, GENERATOR_VERSION, 0])
-    cal = _calendar()
+@dataclass(frozen=True)
+class _Customers:
+    size: np.ndarray  # z ~ N(0, 1)
+    frequency: np.ndarray  # relative orders per unit of time
+    qty_scale: np.ndarray  # multiple of the wholesale pack
+    small_share: np.ndarray  # share of lines in small retail quantities
+    ids: np.ndarray  # 5-digit ids
+    country: np.ndarray  # index into _country_names()
+    favourites: np.ndarray  # (customers, _N_FAVOURITES) product ids
+    joined: np.ndarray  # lifetime, in shares of the span's trade
+    left: np.ndarray
+
+
+def _country_names() -> list[str]:
+    return [_UK] + [c for c, _ in _COUNTRIES]
+
+
+def _draw_customers(rng: np.random.Generator, n_cust: int) -> _Customers:
+    """Customers of heavy-tailed size: the big ones order often and in bulk."""
     cat = _catalogue()
-    n_days = len(cal.days)
-    scale = n_rows / DEFAULT_ROWS
-
-    # normal invoices and their product lines
-    mean_id = _LINES_MEDIAN * np.exp(_LINES_SIGMA**2 / 2)
-    mean_anon = _ANON_LINES_MEDIAN * np.exp(_LINES_SIGMA**2 / 2)
-    mean_lines = (1 - _ANON_INVOICE_SHARE) * mean_id + _ANON_INVOICE_SHARE * mean_anon
-    n_normal = max(2, int(round(n_rows * (1 - _CANCEL_LINE_SHARE - 0.004) / (mean_lines + 0.16))))
-    anonymous = rng.random(n_normal) < _ANON_INVOICE_SHARE
-    anonymous[:2] = True  # these two open and close the span
-    n_ident = int((~anonymous).sum())
-    median = np.where(anonymous, _ANON_LINES_MEDIAN, _LINES_MEDIAN)
-    lines = np.clip(np.rint(median * rng.lognormal(0.0, _LINES_SIGMA, n_normal)), 1, _LINES_MAX)
-    lines = lines.astype(np.int64)
-
-    # customers: heavy-tailed size; big ones order often and in bulk
-    n_cust = int(round(_CUSTOMERS_AT_DEFAULT * np.sqrt(scale)))
-    n_cust = max(1, min(n_cust, n_ident // 3))
     size = rng.standard_normal(n_cust)
     frequency = np.exp(_FREQ_SIGMA * size)
     big = size > np.quantile(size, 1 - _BIG_SHARE)
@@ -425,7 +426,6 @@ def _build_plan(n_rows: int, seed: int) -> _Plan:
     small_share = np.clip(0.7 - 0.25 * size, 0.05, 0.95)
     span = min(int(n_cust * 1.45) + 1, 99_999 - 12_346 + 1)
     customer_ids = rng.choice(span, n_cust, replace=False) + 12_346
-    country_names = [_UK] + [c for c, _ in _COUNTRIES]
     country_weight = np.array([w for _, w in _COUNTRIES])
     foreign = rng.choice(len(_COUNTRIES), n_cust, p=country_weight / country_weight.sum()) + 1
     customer_country = np.where(rng.random(n_cust) < _UK_CUSTOMER_SHARE, 0, foreign)
@@ -439,75 +439,41 @@ def _build_plan(n_rows: int, seed: int) -> _Plan:
     left = np.maximum(left, np.minimum(joined + 0.03, 1.0))
     joined = np.minimum(joined, left - 0.03)
 
-    # every customer has at least one invoice; the rest go by frequency over the lifetime
-    lifetime = frequency * (left - joined)
-    per_customer = 1 + rng.multinomial(n_ident - n_cust, lifetime / lifetime.sum())
-    normal_customer = np.full(n_normal, -1, dtype=np.int64)
-    normal_customer[~anonymous] = rng.permutation(np.repeat(np.arange(n_cust), per_customer))
-    ident = ~anonymous
-    c = normal_customer[ident]
-    u = joined[c] + rng.random(n_ident) * (left[c] - joined[c])
-    day = np.empty(n_normal, dtype=np.int64)
-    day[ident] = np.searchsorted(cal.cdf, u, side="right")
-    day[anonymous] = np.searchsorted(cal.cdf, rng.random(int(anonymous.sum())), side="right")
-    day = np.clip(day, 0, n_days - 1)
-    day[0], day[1] = 0, n_days - 1
-    minute = _minutes_of_day(rng, day, n_days - 1)
-
-    country = np.where(ident, customer_country[np.maximum(normal_customer, 0)], 0)
-    anon_foreign = anonymous & (rng.random(n_normal) < 0.04)
-    country[anon_foreign] = rng.choice([3, 1, 2, 37], int(anon_foreign.sum()))  # EIRE, ...
-    dotcom = anonymous & (rng.random(n_normal) < _DOTCOM_SHARE)
-
-    # one service line on some invoices: postage abroad, carriage to Ireland, dotcom postage
-    names = np.array(country_names, dtype=object)
-    is_carriage_country = np.isin(names[country], list(_CARRIAGE_COUNTRIES))
-    extra = np.full(n_normal, -1, dtype=np.int64)
-    r = rng.random(n_normal)
-    extra[ident & (country != 0) & ~is_carriage_country & (r < 0.65)] = _POST
-    extra[ident & is_carriage_country & (r < 0.5)] = _CARRIAGE
-    extra[dotcom & (r < 0.95)] = _DOT
-    extra[ident & (country == 0) & (r > 0.994)] = _MANUAL
-
-    # C invoices cancelling the first lines of an earlier order of the same customer
-    propensity = np.where(ident, np.exp(0.3 * size[np.maximum(normal_customer, 0)]), 0.0)
-    propensity *= np.where(rng.random(n_normal) < 0.2, 3.0, 1.0)
-    n_cancel_target = _CANCEL_LINE_SHARE * n_rows / 2.2
-    p_cancel = np.minimum(propensity * n_cancel_target / max(propensity.sum(), 1e-9), 0.9)
-    cancelled = rng.random(n_normal) < p_cancel
-    cancel_lines = np.where(cancelled, np.minimum(rng.geometric(0.45, n_normal), lines), 0)
-    n_c = int(cancelled.sum())
-    c_day = np.minimum(day[cancelled] + rng.geometric(0.25, n_c) - 1, n_days - 1)
-    same_day = c_day == day[cancelled]
-    c_minute = np.where(
-        same_day,
-        np.minimum(minute[cancelled] + rng.integers(5, 90, n_c), 21 * 60 - 1),
-        _minutes_of_day(rng, c_day, n_days - 1),
+    return _Customers(
+        size=size,
+        frequency=frequency,
+        qty_scale=qty_scale,
+        small_share=small_share,
+        ids=customer_ids.astype(np.int64),
+        country=customer_country,
+        favourites=favourites,
+        joined=joined,
+        left=left,
     )
 
-    # single-line invoices: C fees and discounts, A bad-debt adjustments
+
+def _draw_single_invoices(
+    rng: np.random.Generator, n_rows: int, customers: _Customers
+) -> dict[str, np.ndarray]:
+    """Single-line invoices: C fees and discounts, and A bad-debt adjustments in threes
+    (a debt booked, then written off twice, as in the real data)."""
+    cal = _calendar()
+    n_days = len(cal.days)
+    n_cust = len(customers.ids)
     single_item, single_qty, single_price, single_cust = [], [], [], []
-    for item, per_default in _FEE_INVOICES:
-        k = max(2, int(round(per_default * scale)))
+    for item, per_default, median, spread in _FEE_INVOICES:
+        k = max(2, int(round(per_default * n_rows / DEFAULT_ROWS)))
         single_item.append(np.full(k, item))
-        if item == _DISCOUNT:
-            price = rng.lognormal(np.log(20.0), 0.8, k)
-        elif item == _MANUAL:
-            price = rng.lognormal(np.log(10.0), 1.0, k)
-        elif item == _BANK:
-            price = np.full(k, 15.0)
-        elif item == _AMAZON:
-            price = rng.lognormal(np.log(1_500.0), 0.7, k)
-        else:
-            price = rng.lognormal(np.log(200.0), 0.8, k)
-        single_price.append(price)
+        single_price.append(median * rng.lognormal(0.0, spread, k))
         single_qty.append(np.full(k, -1))
         if item == _AMAZON:
             single_cust.append(np.full(k, -1))
         elif item == _CRUK:  # one charity partner
-            single_cust.append(np.full(k, int(np.argmax(size < 0))))
+            single_cust.append(np.full(k, int(np.argmax(customers.size < 0))))
         else:
-            single_cust.append(rng.choice(n_cust, k, p=frequency / frequency.sum()))
+            single_cust.append(
+                rng.choice(n_cust, k, p=customers.frequency / customers.frequency.sum())
+            )
     n_fee = sum(len(a) for a in single_item)
     n_events = max(1, int(round(n_rows / 1_000_000)))
     adjust_amount = np.repeat(rng.uniform(2_000, 15_000, n_events), 3)
@@ -527,7 +493,94 @@ def _build_plan(n_rows: int, seed: int) -> _Plan:
     s_day = np.clip(s_day, 0, n_days - 1)
     s_minute = _minutes_of_day(rng, s_day, n_days - 1)
     s_minute[n_fee:] = np.repeat(s_minute[n_fee::3], 3)
+
+    return {
+        "item": single_item,
+        "quantity": single_qty,
+        "price": single_price,
+        "customer": single_cust,
+        "day": s_day,
+        "minute": s_minute,
+    }
+
+
+def _build_plan(n_rows: int, seed: int) -> _Plan:
+    rng = np.random.default_rng([seed, GENERATOR_VERSION, 0])
+    cal = _calendar()
+    n_days = len(cal.days)
+
+    n_cust = int(round(_CUSTOMERS_AT_DEFAULT * np.sqrt(n_rows / DEFAULT_ROWS)))
+
+    # normal invoices and their product lines
+    mean_id = _LINES_MEDIAN * np.exp(_LINES_SIGMA**2 / 2)
+    mean_anon = _ANON_LINES_MEDIAN * np.exp(_LINES_SIGMA**2 / 2)
+    mean_lines = (1 - _ANON_INVOICE_SHARE) * mean_id + _ANON_INVOICE_SHARE * mean_anon
+    n_normal = max(2, int(round(n_rows * (1 - _CANCEL_LINE_SHARE - 0.004) / (mean_lines + 0.16))))
+    anonymous = rng.random(n_normal) < _ANON_INVOICE_SHARE
+    anonymous[:2] = True  # these two open and close the span
+    n_ident = int((~anonymous).sum())
+    median = np.where(anonymous, _ANON_LINES_MEDIAN, _LINES_MEDIAN)
+    lines = np.clip(np.rint(median * rng.lognormal(0.0, _LINES_SIGMA, n_normal)), 1, _LINES_MAX)
+    lines = lines.astype(np.int64)
+
+    customers = _draw_customers(rng, max(1, min(n_cust, n_ident // 3)))
+    n_cust = len(customers.ids)
+    joined, left, frequency = customers.joined, customers.left, customers.frequency
+    customer_country = customers.country
+
+    # every customer has at least one invoice; the rest go by frequency over the lifetime
+    lifetime = frequency * (left - joined)
+    per_customer = 1 + rng.multinomial(n_ident - n_cust, lifetime / lifetime.sum())
+    normal_customer = np.full(n_normal, -1, dtype=np.int64)
+    normal_customer[~anonymous] = rng.permutation(np.repeat(np.arange(n_cust), per_customer))
+    ident = ~anonymous
+    c = normal_customer[ident]
+    u = joined[c] + rng.random(n_ident) * (left[c] - joined[c])
+    day = np.empty(n_normal, dtype=np.int64)
+    day[ident] = np.searchsorted(cal.cdf, u, side="right")
+    day[anonymous] = np.searchsorted(cal.cdf, rng.random(int(anonymous.sum())), side="right")
+    day = np.clip(day, 0, n_days - 1)
+    day[0], day[1] = 0, n_days - 1
+    minute = _minutes_of_day(rng, day, n_days - 1)
+
+    country = np.where(ident, customer_country[np.maximum(normal_customer, 0)], 0)
+    anon_foreign = anonymous & (rng.random(n_normal) < 0.04)
+    web_abroad = [_country_names().index(c) for c in ("EIRE", "Germany", "France", "Hong Kong")]
+    country[anon_foreign] = rng.choice(web_abroad, int(anon_foreign.sum()))
+    dotcom = anonymous & (rng.random(n_normal) < _DOTCOM_SHARE)
+
+    # one service line on some invoices: postage abroad, carriage to Ireland, dotcom postage
+    country_names = _country_names()
+    names = np.array(country_names, dtype=object)
+    is_carriage_country = np.isin(names[country], list(_CARRIAGE_COUNTRIES))
+    extra = np.full(n_normal, -1, dtype=np.int64)
+    r = rng.random(n_normal)
+    extra[ident & (country != 0) & ~is_carriage_country & (r < 0.65)] = _POST
+    extra[ident & is_carriage_country & (r < 0.5)] = _CARRIAGE
+    extra[dotcom & (r < 0.95)] = _DOT
+    extra[ident & (country == 0) & (r > 0.994)] = _MANUAL
+
+    # C invoices cancelling the first lines of an earlier order of the same customer
+    propensity = np.where(ident, np.exp(0.3 * customers.size[np.maximum(normal_customer, 0)]), 0.0)
+    propensity *= np.where(rng.random(n_normal) < 0.2, 3.0, 1.0)
+    n_cancel_target = _CANCEL_LINE_SHARE * n_rows / 2.2
+    p_cancel = np.minimum(propensity * n_cancel_target / max(propensity.sum(), 1e-9), 0.9)
+    cancelled = rng.random(n_normal) < p_cancel
+    cancel_lines = np.where(cancelled, np.minimum(rng.geometric(0.45, n_normal), lines), 0)
+    n_c = int(cancelled.sum())
+    c_day = np.minimum(day[cancelled] + rng.geometric(0.25, n_c) - 1, n_days - 1)
+    same_day = c_day == day[cancelled]
+    c_minute = np.where(
+        same_day,
+        np.minimum(minute[cancelled] + rng.integers(5, 90, n_c), 21 * 60 - 1),
+        _minutes_of_day(rng, c_day, n_days - 1),
+    )
+
+    single = _draw_single_invoices(rng, n_rows, customers)
+    single_item, single_qty, single_price = single["item"], single["quantity"], single["price"]
+    single_cust, s_day, s_minute = single["customer"], single["day"], single["minute"]
     s_country = np.where(single_cust >= 0, customer_country[np.maximum(single_cust, 0)], 0)
+    n_single = len(single_item)
 
     # exact row count: spread the difference over the normal invoices
     fixed = int((extra >= 0).sum() + cancel_lines.sum() + n_single)
@@ -558,7 +611,7 @@ def _build_plan(n_rows: int, seed: int) -> _Plan:
     invoice_no = pc.binary_join_element_wise(
         pa.array(prefix, pa.string()), pc.cast(numbers, pa.string()), ""
     )
-    customers = np.concatenate([normal_customer, normal_customer[cancelled], single_cust])
+    invoice_customer = np.concatenate([normal_customer, normal_customer[cancelled], single_cust])
     countries = np.concatenate([country, country[cancelled], s_country])
     offset = at_minute[order].astype("timedelta64[m]").astype("timedelta64[us]")
     invoice_at = FIRST_DAY.astype("datetime64[us]") + offset
@@ -569,14 +622,14 @@ def _build_plan(n_rows: int, seed: int) -> _Plan:
     single_global = position[n_normal + n_c :]
     single_order = np.argsort(single_global, kind="stable")
     return _Plan(
-        customer_ids=customer_ids.astype(np.int64),
+        customer_ids=customers.ids,
         customer_country=customer_country,
-        small_share=small_share,
-        qty_scale=qty_scale,
-        favourites=favourites,
+        small_share=customers.small_share,
+        qty_scale=customers.qty_scale,
+        favourites=customers.favourites,
         invoice_no=invoice_no,
         invoice_at=invoice_at,
-        invoice_customer=customers[order],
+        invoice_customer=invoice_customer[order],
         invoice_country=countries[order],
         normal_global=position[:n_normal][normal_order],
         normal_lines=lines[normal_order],
@@ -615,10 +668,8 @@ def _block_lines(plan: _Plan, block: int, seed: int) -> dict[str, np.ndarray]:
     month = plan.normal_month[lo:hi][invoice]
 
     # the product that starts each run of a family: a favourite, Christmas goods or any
-    u = rng.random(n)
-    xmas_share = _XMAS_SHARE[month]
-    favourite = ident & (u < _P_FAVOURITE)
-    xmas = ~favourite & (rng.random(n) < xmas_share)
+    favourite = ident & (rng.random(n) < _P_FAVOURITE)
+    xmas = ~favourite & (rng.random(n) < _XMAS_SHARE[month])
     root = _draw(rng, cat.regular_cdf, cat.regular_ids, n)
     root[xmas] = _draw(rng, cat.xmas_cdf, cat.xmas_ids, int(xmas.sum()))
     pick = rng.integers(0, _N_FAVOURITES, n)
@@ -687,19 +738,11 @@ def _block_lines(plan: _Plan, block: int, seed: int) -> dict[str, np.ndarray]:
     g_hi = int(plan.normal_global[hi]) if hi < len(plan.normal_global) else np.iinfo(np.int64).max
     s = slice(*np.searchsorted(plan.single_global, [g_lo, g_hi]))
 
-    n_products = cat.n_products
+    service = cat.n_products  # service codes follow the products in the catalogue
+    invoices = [global_of_invoice[invoice], global_of_invoice[with_extra], c_invoice]
     return {
-        "invoice": np.concatenate(
-            [
-                global_of_invoice[invoice],
-                global_of_invoice[with_extra],
-                c_invoice,
-                plan.single_global[s],
-            ]
-        ),  # fmt: skip
-        "item": np.concatenate(
-            [item, n_products + kind, item[c_line], n_products + plan.single_item[s]]
-        ),
+        "invoice": np.concatenate([*invoices, plan.single_global[s]]),
+        "item": np.concatenate([item, service + kind, item[c_line], service + plan.single_item[s]]),
         "quantity": np.concatenate([quantity, e_qty, c_qty, plan.single_quantity[s]]).astype(
             np.int64
         ),
