@@ -587,11 +587,10 @@ def _build_plan(n_rows: int, seed: int) -> _Plan:
     lines = _fit_lines(rng, lines, np.maximum(cancel_lines, 1), n_rows - fixed - int(lines.sum()))
 
     # every invoice in time order gets the next number
-    kind = np.concatenate([np.zeros(n_normal), np.ones(n_c), np.full(n_single, 2)]).astype(np.int8)
     all_day = np.concatenate([day, c_day, s_day])
     all_minute = np.concatenate([minute, c_minute, s_minute])
     at_minute = (cal.days[all_day] - FIRST_DAY).astype(np.int64) * 1440 + all_minute
-    tiebreak = rng.random(len(kind))
+    tiebreak = rng.random(len(all_day))
     tiebreak[n_normal : n_normal + n_c] += 1.0  # a cancellation follows its order
     order = np.lexsort((tiebreak, at_minute))
     position = np.empty_like(order)
