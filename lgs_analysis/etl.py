@@ -112,6 +112,7 @@ STATUS_COLUMNS = [
 _BLOCK_BYTES = 8 << 20  # ~90,000 retail lines of CSV per block
 _QUEUE_BLOCKS = 2  # blocks waiting between the source reader and the warehouse writer
 _EVERYTHING = datetime(1, 1, 1)  # window start of a first run
+_DUCKDB_MEMORY = "512MB"  # DuckDB's memory_limit during a run; staged rows beyond it spill
 _DELAY_ENV = "LGS_ETL_TEST_DELAY_SECONDS"  # tests: pause after each block (to kill mid-copy)
 _TYPED_DATES = ("timestamp", "date")
 _BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -421,6 +422,54 @@ def _replace_quarantine(conn: Connection, source_name: str, low: datetime) -> in
     return len(rows)
 
 
+class _Inserter:
+    """Bulk-inserts Arrow tables on a background thread, inside the caller's transaction.
+
+    The warehouse ingests one block while the next is parsed and validated. The
+    caller hands the connection over for the ``with`` block and must not use it
+    there; leaving the block waits for the queued inserts and raises the first
+    error any of them met.
+    """
+
+    def __init__(self, conn: Connection, commit_each: bool = False) -> None:
+        self.conn = conn
+        self.commit_each = commit_each
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_BLOCKS)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="lgs-etl-insert", daemon=True)
+
+    def __enter__(self) -> _Inserter:
+        self.thread.start()
+        return self
+
+    def _work(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                return
+            if self.error is None:  # after an error, drain without inserting
+                try:
+                    if self.commit_each:
+                        with self.conn.begin():
+                            bulk_insert(self.conn, *item)
+                    else:
+                        bulk_insert(self.conn, *item)
+                except BaseException as exc:  # raised in the caller's thread
+                    self.error = exc
+
+    def put(self, table: str, data: pa.Table) -> None:
+        """Queue ``data`` for ``table`` (blocks while the queue is full)."""
+        if self.error is not None:
+            raise self.error
+        self.queue.put((table, data))
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.queue.put(_END)
+        self.thread.join()
+        if self.error is not None and exc_info[0] is None:
+            raise self.error
+
+
 @dataclass
 class _Tally:
     """Counts and the order-independent source fingerprint of what a run read."""
@@ -468,19 +517,59 @@ def _as_datetime(value: Any) -> datetime | None:
     return None if value is None else pd.Timestamp(value).to_pydatetime()
 
 
+def _stream(
+    conn: Connection,
+    source: _Source,
+    run_id: int,
+    low: datetime | None,
+    tables: tuple[str, str],
+    commit_each: bool,
+    tally: _Tally,
+    log: Any,
+) -> None:
+    """Copy the window from the source into ``tables`` (retail-like, quarantine-like)."""
+    delay = float(os.environ.get(_DELAY_ENV) or 0)
+    bound = low if low is not None else _EVERYTHING
+    with _Inserter(conn, commit_each) as inserter:
+        for block in source.blocks(bound):
+            frame = _parse_block(block)
+            if source.dates_are_text and low is not None:  # the read was a superset
+                dates = _parse_dates(frame["invoice_date"])
+                frame = frame[(dates.isna() | (dates >= low)).to_numpy()]
+            lines = np.arange(tally.count_read + 1, tally.count_read + 1 + len(frame))
+            good, rejected = validate_rows(frame, lines)
+            tally.add(good, rejected)
+            if good.num_rows:
+                ids = pa.array(np.full(good.num_rows, run_id, dtype=np.int32))
+                inserter.put(tables[0], good.append_column("batch_id", ids))
+                tally.count_inserted += good.num_rows
+            if len(rejected):
+                inserter.put(tables[1], _quarantine_table(run_id, source.key, rejected))
+            log(
+                "etl run %s: %s rows copied, %s quarantined",
+                run_id,
+                f"{tally.count_read:,}",
+                f"{tally.count_quarantined:,}",
+            )
+            if delay:
+                time.sleep(delay)
+
+
 def _sync(
     engine: Engine, source: _Source, target: str, overlap_days: int, progress: bool
 ) -> EtlResult:
     log = logger.info if progress else logger.debug
-    delay = float(os.environ.get(_DELAY_ENV) or 0)
     started_at = datetime.now()
     with engine.begin() as conn:
         run_id = int(_scalar(run_query(conn, "etl_next_run_id")))
     state: dict[str, Any] = {"watermark_before": None, "window_start": None}
     tally = _Tally()
     try:
-        with engine.begin() as conn:
-            before = _as_datetime(_scalar(run_query(conn, "etl_watermark", source_name=source.key)))
+        with engine.connect() as conn:
+            with conn.begin():
+                before = _as_datetime(
+                    _scalar(run_query(conn, "etl_watermark", source_name=source.key))
+                )
             low = before - timedelta(days=overlap_days) if before is not None else None
             state.update(watermark_before=before, window_start=low)
             bound = low if low is not None else _EVERYTHING
@@ -491,76 +580,38 @@ def _sync(
                 target,
                 f"invoice_date >= {_show(low)}" if low else "the whole source (first run)",
             )
-            count_replaced = int(
-                _scalar(run_query(conn, "etl_window_count", source_name=source.key, low=bound)) or 0
-            )
-            execute_sql_file(conn, "etl_replace_window", source_name=source.key, low=bound)
-            _replace_quarantine(conn, source.key, bound)
-            for block in source.blocks(bound):
-                frame = _parse_block(block)
-                if source.dates_are_text and low is not None:  # the read was a superset
-                    dates = _parse_dates(frame["invoice_date"])
-                    frame = frame[(dates.isna() | (dates >= low)).to_numpy()]
-                lines = np.arange(tally.count_read + 1, tally.count_read + 1 + len(frame))
-                good, rejected = validate_rows(frame, lines)
-                tally.add(good, rejected)
-                if good.num_rows:
-                    ids = pa.array(np.full(good.num_rows, run_id, dtype=np.int32))
-                    tally.count_inserted += bulk_insert(
-                        conn, "retail", good.append_column("batch_id", ids)
-                    )
-                if len(rejected):
-                    bulk_insert(conn, "quarantine", _quarantine_table(run_id, source.key, rejected))
-                log(
-                    "etl run %s: %s rows copied, %s quarantined",
-                    run_id,
-                    f"{tally.count_read:,}",
-                    f"{tally.count_quarantined:,}",
+            # DuckDB keeps a transaction's many appends in memory, so on DuckDB the window
+            # goes first to temporary tables (per-block commits, memory-capped, gone with
+            # the connection), then moves into retail inside the one transaction below.
+            staged = conn.dialect.name == "duckdb"
+            if staged:
+                with conn.begin():
+                    execute_sql_file(conn, "etl_stage_create", memory_limit=_DUCKDB_MEMORY)
+                stage = ("etl_stage_retail", "etl_stage_quarantine")
+                _stream(conn, source, run_id, low, stage, True, tally, log)
+            with conn.begin():
+                count_replaced = int(
+                    _scalar(run_query(conn, "etl_window_count", source_name=source.key, low=bound))
+                    or 0
                 )
-                if delay:
-                    time.sleep(delay)
-            after = before if tally.last_at is None else max(filter(None, [before, tally.last_at]))
-            finished_at = datetime.now()
-            fingerprint = tally.fingerprint()
-            execute_sql_file(
-                conn,
-                "etl_save_batch",
-                batch_id=run_id,
-                source_name=source.key,
-                source_fingerprint=f"etl:{fingerprint}",
-                count_read=tally.count_read,
-                count_loaded=tally.count_inserted,
-                count_quarantined=tally.count_quarantined,
-                loaded_at=finished_at,
-            )
-            if after is not None:
-                execute_sql_file(
+                execute_sql_file(conn, "etl_replace_window", source_name=source.key, low=bound)
+                _replace_quarantine(conn, source.key, bound)
+                if staged:
+                    execute_sql_file(conn, "etl_stage_publish")
+                else:
+                    _stream(conn, source, run_id, low, ("retail", "quarantine"), False, tally, log)
+                result = _finish_run(
                     conn,
-                    "etl_save_watermark",
-                    source_name=source.key,
-                    watermark_at=after,
-                    run_id=run_id,
-                    updated_at=finished_at,
+                    tally,
+                    run_id,
+                    source.key,
+                    target,
+                    started_at,
+                    overlap_days,
+                    before,
+                    low,
+                    count_replaced,
                 )
-            result = EtlResult(
-                run_id=run_id,
-                source_name=source.key,
-                target=target,
-                started_at=started_at,
-                finished_at=finished_at,
-                overlap_days=overlap_days,
-                window_start=low,
-                watermark_before=before,
-                watermark_after=after,
-                count_read=tally.count_read,
-                count_inserted=tally.count_inserted,
-                count_replaced=count_replaced,
-                count_quarantined=tally.count_quarantined,
-                source_fingerprint=fingerprint,
-                quarantine_reasons=dict(tally.reasons),
-            )
-            _save_run(conn, result, "succeeded", None)
-            execute_sql_file(conn, "etl_prune_batches", source_name=source.key)
     except Exception as exc:
         _record_failure(engine, run_id, source.key, started_at, overlap_days, state, tally, exc)
         if isinstance(exc, LgsError):
@@ -569,6 +620,64 @@ def _sync(
         raise WarehouseError(
             f"ETL run {run_id} into {target} failed and changed nothing: {reason}"
         ) from exc
+    return result
+
+
+def _finish_run(
+    conn: Connection,
+    tally: _Tally,
+    run_id: int,
+    source_name: str,
+    target: str,
+    started_at: datetime,
+    overlap_days: int,
+    before: datetime | None,
+    low: datetime | None,
+    count_replaced: int,
+) -> EtlResult:
+    """Register the batch, move the watermark, record the run (inside the run's transaction)."""
+    after = before if tally.last_at is None else max(filter(None, [before, tally.last_at]))
+    finished_at = datetime.now()
+    fingerprint = tally.fingerprint()
+    execute_sql_file(
+        conn,
+        "etl_save_batch",
+        batch_id=run_id,
+        source_name=source_name,
+        source_fingerprint=f"etl:{fingerprint}",
+        count_read=tally.count_read,
+        count_loaded=tally.count_inserted,
+        count_quarantined=tally.count_quarantined,
+        loaded_at=finished_at,
+    )
+    if after is not None:
+        execute_sql_file(
+            conn,
+            "etl_save_watermark",
+            source_name=source_name,
+            watermark_at=after,
+            run_id=run_id,
+            updated_at=finished_at,
+        )
+    result = EtlResult(
+        run_id=run_id,
+        source_name=source_name,
+        target=target,
+        started_at=started_at,
+        finished_at=finished_at,
+        overlap_days=overlap_days,
+        window_start=low,
+        watermark_before=before,
+        watermark_after=after,
+        count_read=tally.count_read,
+        count_inserted=tally.count_inserted,
+        count_replaced=count_replaced,
+        count_quarantined=tally.count_quarantined,
+        source_fingerprint=fingerprint,
+        quarantine_reasons=dict(tally.reasons),
+    )
+    _save_run(conn, result, "succeeded", None)
+    execute_sql_file(conn, "etl_prune_batches", source_name=source_name)
     return result
 
 

@@ -282,15 +282,16 @@ def test_run_etl_picks_up_late_line_in_overlap(
 
 
 def test_run_etl_killed_mid_copy_leaves_warehouse_unchanged(
-    source_url: str, pg_url: str, real_csv: Path, real_lines: pd.DataFrame
+    source_url: str, warehouse_url: str, real_csv: Path, real_lines: pd.DataFrame
 ) -> None:
+    # both kinds: PostgreSQL streams inside its transaction, DuckDB stages in temp tables
     _seed_source(source_url, real_csv)
     _append(source_url, "2010-01-01", "2011-06-01")
-    run_etl(source_url, pg_url, progress=False)
-    before = _snapshot(pg_url)
+    run_etl(source_url, warehouse_url, progress=False)
+    before = _snapshot(warehouse_url)
     _append(source_url, "2011-06-01", "2012-01-01")
 
-    process = _cli_process(source_url, pg_url, "etl", delay=60)
+    process = _cli_process(source_url, warehouse_url, "etl", delay=60)
     try:
         _wait_for_copying(process)  # it inserted a block and sits inside its transaction
         process.send_signal(signal.SIGKILL)
@@ -299,15 +300,15 @@ def test_run_etl_killed_mid_copy_leaves_warehouse_unchanged(
         if process.poll() is None:
             process.kill()
     assert process.returncode == -signal.SIGKILL
-    assert _snapshot(pg_url) == before
+    assert _snapshot(warehouse_url) == before
 
-    result = _run_until_unlocked(source_url, pg_url)
-    snap = _snapshot(pg_url)
+    result = _run_until_unlocked(source_url, warehouse_url)
+    snap = _snapshot(warehouse_url)
     assert snap["lines"] == len(real_lines)
     assert snap["amount"] == pytest.approx(real_lines["amount"].sum(), abs=0.01)
     assert snap["runs"] == 2  # the killed run left no trace
     assert result.watermark_before == before["watermark"]
-    assert etl_status(pg_url)["status"].tolist() == ["succeeded", "succeeded"]
+    assert etl_status(warehouse_url)["status"].tolist() == ["succeeded", "succeeded"]
 
 
 def test_run_etl_source_failure_mid_copy_rolls_back_and_records_failed(
