@@ -5,7 +5,12 @@ Deliveries are recorded beside the immutable versions, never inside them:
 Message-ID, time). A send is recorded only after the SMTP server accepted the
 message. Transient SMTP failures (connection refused or dropped, 4xx) are retried
 with backoff; permanent ones (authentication, a rejected recipient) raise
-:class:`~lgs_analysis.exceptions.DeliveryError` at once.
+:class:`~lgs_analysis.exceptions.DeliveryError` at once. All recipients are accepted
+before the message is transmitted, or nobody gets it.
+
+While a send is under way, ``deliveries/pending.json`` names it; a run killed in that
+window leaves it behind, and the next run refuses to send (the message may have gone
+out) until it is told ``resend``. A per-period lock stops two runs sending at once.
 """
 
 from __future__ import annotations
@@ -102,6 +107,17 @@ def record_delivery(version_dir: Path, entry: dict[str, Any]) -> Path:
         {"period": version_dir.parent.name, "version": version_dir.name, "deliveries": entries},
     )
     return path
+
+
+def _read_pending(period_dir: Path) -> dict[str, Any] | None:
+    """The marker of a send that started but neither finished nor failed (a killed run)."""
+    path = Path(period_dir) / "deliveries" / "pending.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return {"version": "?", "message_id": "?", "started_at": "?"}
 
 
 @contextmanager
@@ -467,6 +483,14 @@ def send_report(
     period_dir, reports_dir = version_dir.parent, version_dir.parent.parent
     with _period_lock(period_dir):
         earlier = period_deliveries(period_dir)
+        pending = _read_pending(period_dir)
+        if pending and not resend and not dry_run:
+            raise DeliveryError(
+                f"an earlier run stopped while emailing {pending.get('version')} of "
+                f"{period_dir.name} (Message-ID {pending.get('message_id')}, started "
+                f"{pending.get('started_at')}); it may have been delivered. Check the "
+                "recipients' mailboxes, then run again with RESEND=1"
+            )
         if earlier and not resend and not dry_run:
             logger.info("%s", _already(earlier))
             return DeliveryResult(version_dir, "skipped", earlier=earlier)
@@ -491,9 +515,24 @@ def send_report(
         logger.info(
             "emailing %s to %s via %s", version_dir.name, config.recipients, _server(settings)
         )
-        accepted = send_message(
-            message, settings, config.max_attempts, config.retry_backoff_seconds
+        pending_path = period_dir / "deliveries" / "pending.json"
+        _atomic_write_json(
+            pending_path,
+            {
+                "version": version_dir.name,
+                "message_id": message["Message-ID"],
+                "recipients": list(config.recipients),
+                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
         )
+        try:
+            accepted = send_message(
+                message, settings, config.max_attempts, config.retry_backoff_seconds
+            )
+        except BaseException as exc:
+            if isinstance(exc, DeliveryError | ConfigError):  # surely not delivered
+                pending_path.unlink(missing_ok=True)
+            raise
         record = record_delivery(
             version_dir,
             {
@@ -508,6 +547,7 @@ def send_report(
                 "resend": bool(earlier),
             },
         )
+        pending_path.unlink(missing_ok=True)
     _refresh_index(reports_dir)
     return DeliveryResult(
         version_dir, "sent", record_path=record, attempts=accepted.attempts, **common

@@ -13,6 +13,7 @@ import html
 import io
 import json
 import math
+import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -206,6 +207,13 @@ def _action_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _rfm_basis(metrics: dict[str, Any]) -> str:
+    start, end = metrics.get("rfm_window_start"), metrics.get("rfm_window_end")
+    if not (start and end):
+        return ""
+    return f"Customers scored on their purchases from {start} to {end} (end excluded)."
+
+
 def _window(metrics: dict[str, Any]) -> str:
     start, end = metrics.get("period_start"), metrics.get("period_end")
     return f"{start} to {end} (end excluded)" if start and end else ""
@@ -217,9 +225,9 @@ DEMO_NOTE = "DEMO DATA: these figures come from generated demo data, not from LG
 def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
+    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
     for row in rows:
-        out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+        out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return out
 
 
@@ -238,6 +246,8 @@ def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: l
     segments = _segment_rows(metrics)
     if segments:
         lines += ["", "Customer segments", ""]
+        if _rfm_basis(metrics):
+            lines += [_rfm_basis(metrics), ""]
         header = ("segment", "customers", "share", "revenue", "revenue share")
         lines += ["  " + row for row in _text_table(header, segments)]
     actions = _action_rows(metrics)
@@ -308,6 +318,11 @@ def _html_body(
     segments = _segment_rows(metrics)
     if segments:
         parts.append(f"<h2 {h2}>Customer segments</h2>")
+        if _rfm_basis(metrics):
+            parts.append(
+                f'<p style="margin:0 0 6px 0;font-size:13px;color:#666;">'
+                f"{html.escape(_rfm_basis(metrics))}</p>"
+            )
         if pie_cid:
             parts.append(
                 f'<img src="cid:{pie_cid}" alt="Customers by segment" width="480" '
@@ -383,7 +398,7 @@ def build_message(
     msg["Date"] = formatdate(localtime=True)
     if domain is None:
         domain = sender.rpartition("@")[2].strip(" >") or "lgs-reports.invalid"
-    msg["Message-ID"] = make_msgid(idstring=f"lgs-{period}-{version}", domain=domain)
+    msg["Message-ID"] = f"<lgs-{period}-{version}.{uuid.uuid4().hex[:16]}@{domain}>"
     msg["X-LGS-Report"] = f"{period}/{version}"
 
     pie = version_dir / "charts" / "segment_pie.png"

@@ -323,7 +323,7 @@ def test_send_report_delivers_message_with_figures_pdf_and_inline_pie(
 
     records = read_deliveries(version_dir)
     assert len(records) == 1
-    assert records[0]["message_id"] == message["Message-ID"]
+    assert records[0]["message_id"] == message["Message-ID"].strip()
     assert records[0]["recipients"] == ["marketing@lgs.test", "crm@lgs.test"]
     assert records[0]["attempts"] == 1
     assert deliveries_path(version_dir).parent == version_dir.parent / "deliveries"
@@ -671,3 +671,62 @@ def test_run_monthly_builds_last_month_and_emails_it_once(
     index = (tmp_path / "reports" / "index.html").read_text()
     assert f"{expected}/{first.version_dir.name}/report.pdf" in index
     assert "marketing@lgs.test" in index
+
+
+class _StallingInbox(Inbox):
+    """Holds the DATA answer until released, so the test can kill the sender meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.got_data = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        import asyncio
+
+        self.got_data.set()
+        while not self.release.is_set():
+            await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_send_report_killed_mid_send_is_not_sent_twice(version_dir: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "delivery.yaml").write_text(
+        "sender: reports@lgs.test\nrecipients: [marketing@lgs.test]\nmax_attempts: 1\n"
+    )
+    inbox = _StallingInbox()
+    with smtp_server(inbox) as port:
+        env = {
+            **os.environ,
+            "LGS_PARAMS_DIR": str(params),
+            "LGS_SMTP_HOST": "127.0.0.1",
+            "LGS_SMTP_PORT": str(port),
+            "LGS_SMTP_TLS": "none",
+        }
+        code = f"from lgs_analysis.delivery import send_report; send_report({str(version_dir)!r})"
+        sender = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT)
+        try:
+            assert inbox.got_data.wait(30), "the sender never reached DATA"
+            os.kill(sender.pid, signal.SIGKILL)
+            sender.wait(10)
+        finally:
+            inbox.release.set()
+            if sender.poll() is None:
+                sender.kill()
+        settings = settings_for(port, tmp_path)
+        # the server may or may not have taken it: an unattended run must not send it again
+        with pytest.raises(DeliveryError, match="may have been delivered.*RESEND=1"):
+            send_report(version_dir, config=CONFIG, settings=settings)
+        assert read_deliveries(version_dir) == []
+        assert send_report(version_dir, resend=True, config=CONFIG, settings=settings).status == (
+            "sent"
+        )
+        assert send_report(version_dir, config=CONFIG, settings=settings).status == "skipped"
+    assert len(read_deliveries(version_dir)) == 1
