@@ -45,6 +45,7 @@ __all__ = [
     "load_delivery_config",
     "deliveries_path",
     "read_deliveries",
+    "read_pending",
     "period_deliveries",
     "record_delivery",
     "send_message",
@@ -109,7 +110,7 @@ def record_delivery(version_dir: Path, entry: dict[str, Any]) -> Path:
     return path
 
 
-def _read_pending(period_dir: Path) -> dict[str, Any] | None:
+def read_pending(period_dir: Path) -> dict[str, Any] | None:
     """The marker of a send that started but neither finished nor failed (a killed run)."""
     path = Path(period_dir) / "deliveries" / "pending.json"
     if not path.exists():
@@ -483,7 +484,7 @@ def send_report(
     period_dir, reports_dir = version_dir.parent, version_dir.parent.parent
     with _period_lock(period_dir):
         earlier = period_deliveries(period_dir)
-        pending = _read_pending(period_dir)
+        pending = read_pending(period_dir)
         if pending and not resend and not dry_run:
             raise DeliveryError(
                 f"an earlier run stopped while emailing {pending.get('version')} of "

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .delivery import read_deliveries
+from .delivery import read_deliveries, read_pending
 from .email_message import format_count, format_money, format_pct
 from .exceptions import PeriodError
 from .periods import Period, parse_period
@@ -39,6 +39,7 @@ td.num,th.num{text-align:right;white-space:nowrap}
 .demo{background:#fff3cd;color:#7a5b00;border:1px solid #e0b400}
 .sent{color:#1a7f37}
 .unsent{color:#888}
+.pending{color:#b35900;font-weight:bold}
 a{color:#1f4e79}
 """.strip()
 
@@ -81,7 +82,7 @@ def collect_index_entries(reports_dir: Path) -> list[dict[str, Any]]:
     -------
     list of dict
         ``period`` (label), ``versions``: list of dicts with ``version``, ``path``
-        (relative), ``created_at``, ``metrics``, ``deliveries``, ``is_latest``,
+        (relative), ``created_at``, ``metrics``, ``deliveries``, ``pending``, ``is_latest``,
         ``has_html``, ``has_pdf``.
     """
     reports_dir = Path(reports_dir)
@@ -91,6 +92,7 @@ def collect_index_entries(reports_dir: Path) -> list[dict[str, Any]]:
         if not versions:
             continue
         latest = (period_dir / "latest").resolve() if (period_dir / "latest").exists() else None
+        pending = read_pending(period_dir) or {}
         rows = []
         for version_dir in versions:
             manifest = _read_json(version_dir / "manifest.json")
@@ -101,6 +103,7 @@ def collect_index_entries(reports_dir: Path) -> list[dict[str, Any]]:
                     "created_at": manifest.get("created_at"),
                     "metrics": _read_json(version_dir / "metrics.json"),
                     "deliveries": read_deliveries(version_dir),
+                    "pending": pending if pending.get("version") == version_dir.name else None,
                     "is_latest": latest is not None and version_dir.resolve() == latest,
                     "has_html": (version_dir / "report.html").exists(),
                     "has_pdf": (version_dir / "report.pdf").exists(),
@@ -123,10 +126,17 @@ def _when(value: str | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}"
 
 
-def _delivery_cell(deliveries: list[dict[str, Any]]) -> str:
-    if not deliveries:
-        return '<span class="unsent">not sent</span>'
+def _delivery_cell(deliveries: list[dict[str, Any]], pending: dict[str, Any] | None) -> str:
     lines = []
+    if pending:
+        started = html.escape(_when(pending.get("started_at")))
+        lines.append(
+            f'<span class="pending">send interrupted {started}</span> '
+            "(may have been delivered; see make monthly)"
+        )
+    if not deliveries and not pending:
+        return '<span class="unsent">not sent</span>'
+
     for d in deliveries:
         recipients = ", ".join(d.get("recipients", []))
         lines.append(
@@ -160,7 +170,7 @@ def _row(row: dict[str, Any]) -> str:
         f'<td class="num">{e(format_count(m.get("new_customers")))}</td>',
         f'<td class="num">{e(format_count(m.get("rfm_customers")))}</td>',
         f"<td>{' · '.join(links) or 'n/a'}</td>",
-        f"<td>{_delivery_cell(row['deliveries'])}</td>",
+        f"<td>{_delivery_cell(row['deliveries'], row.get('pending'))}</td>",
     ]
     return "<tr>" + "".join(cells) + "</tr>"
 

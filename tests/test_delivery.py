@@ -34,6 +34,7 @@ from lgs_analysis.delivery import (
 )
 from lgs_analysis.email_message import build_message, format_subject
 from lgs_analysis.exceptions import ConfigError, DeliveryError
+from lgs_analysis.index import write_index
 
 # ---------------------------------------------------------------- a published version
 
@@ -725,8 +726,11 @@ def test_send_report_killed_mid_send_is_not_sent_twice(version_dir: Path, tmp_pa
         with pytest.raises(DeliveryError, match="may have been delivered.*RESEND=1"):
             send_report(version_dir, config=CONFIG, settings=settings)
         assert read_deliveries(version_dir) == []
+        index = write_index(tmp_path / "reports").read_text()
+        assert "send interrupted" in index
         assert send_report(version_dir, resend=True, config=CONFIG, settings=settings).status == (
             "sent"
         )
         assert send_report(version_dir, config=CONFIG, settings=settings).status == "skipped"
     assert len(read_deliveries(version_dir)) == 1
+    assert "send interrupted" not in (tmp_path / "reports" / "index.html").read_text()
