@@ -734,3 +734,16 @@ def test_send_report_killed_mid_send_is_not_sent_twice(version_dir: Path, tmp_pa
         assert send_report(version_dir, config=CONFIG, settings=settings).status == "skipped"
     assert len(read_deliveries(version_dir)) == 1
     assert "send interrupted" not in (tmp_path / "reports" / "index.html").read_text()
+
+
+def test_send_report_implicit_tls(version_dir: Path, tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    with smtp_server(inbox, ssl_context=context) as port:
+        settings = settings_for(port, tmp_path, smtp_tls="ssl", smtp_ca_file=str(cert))
+        assert send_report(version_dir, config=CONFIG, settings=settings).status == "sent"
+    assert len(inbox.messages) == 1
