@@ -10,21 +10,28 @@ DuckDB). A run:
 2. connects to the source read-only and checks its columns: an unreachable
    source (:class:`SourceError`) or a wrong schema (:class:`DataValidationError`)
    fails before the warehouse is touched at all;
-3. in **one** warehouse transaction: reads the source's watermark (the latest
-   ``invoice_date`` already synced), sets the window start ``low = watermark -
-   overlap_days`` (the whole source on the first run), deletes this source's
-   warehouse lines dated ``>= low`` and their quarantined rows, streams the
-   source lines dated ``>= low`` in again (``COPY (select ...) TO STDOUT`` as
-   CSV, ~8 MB blocks through a bounded queue, each validated by
+3. reads the source's watermark (the latest ``invoice_date`` already synced)
+   and sets the window start ``low = watermark - overlap_days`` (the whole
+   source on the first run);
+4. in **one** warehouse transaction: deletes this source's warehouse lines dated
+   ``>= low`` and their quarantined rows, streams the source lines dated
+   ``>= low`` in again (``COPY (select ...) TO STDOUT`` as CSV, ~8 MB blocks
+   through bounded queues, each validated by
    :func:`lgs_analysis.validate.validate_rows` and bulk-inserted by
-   :func:`lgs_analysis.warehouse.bulk_insert`), registers the run's rows as a
-   ``load_batches`` row (``source_kind='etl'``), moves the watermark and writes
-   the run's ``etl_runs`` row with status ``succeeded``; then commits.
+   :func:`lgs_analysis.warehouse.bulk_insert` on a second thread), registers
+   the run's rows as a ``load_batches`` row (``source_kind='etl'``, its
+   ``batch_id`` is the run id), moves the watermark and writes the run's
+   ``etl_runs`` row with status ``succeeded``; then commits. On DuckDB, whose
+   transactions keep many appends in memory, the blocks first go to temporary
+   tables (committed per block, capped by DuckDB's ``memory_limit``, gone with
+   the connection) and move into ``retail`` inside that one transaction.
 
 So late lines and cancellations inside the overlap window are picked up, lines
 deleted at the source inside the window disappear, exact duplicate lines stay
 (nothing is keyed on the columns), and two runs in a row leave the warehouse as
-one did. Memory is bounded by a few blocks, whatever the source size.
+one did. Memory is bounded by a few blocks, whatever the source size. Lines
+dated before the window are never read again: a correction older than
+``overlap_days`` needs a larger ``--overlap-days`` for one run.
 
 Crash safety: everything a run changes commits at once, so a run killed at any
 point (``kill -9`` included) leaves the warehouse exactly as it was, with no
@@ -590,11 +597,11 @@ def _sync(
                 stage = ("etl_stage_retail", "etl_stage_quarantine")
                 _stream(conn, source, run_id, low, stage, True, tally, log)
             with conn.begin():
-                count_replaced = int(
-                    _scalar(run_query(conn, "etl_window_count", source_name=source.key, low=bound))
-                    or 0
+                replaced = conn.execute(
+                    text(load_sql("etl_replace_window", conn.dialect.name)),
+                    {"source_name": source.key, "low": bound},
                 )
-                execute_sql_file(conn, "etl_replace_window", source_name=source.key, low=bound)
+                count_replaced = max(int(replaced.rowcount), 0)
                 _replace_quarantine(conn, source.key, bound)
                 if staged:
                     execute_sql_file(conn, "etl_stage_publish")

@@ -76,12 +76,13 @@ def _seed_big(url: str, rows: int) -> None:
 
 
 def _add_next_day(url: str) -> None:
-    """A new day at the source: the last day's lines again, one day later."""
+    """A new day at the source: the real lines of 2011-12-08 again, the day after the last."""
     _execute(
         url,
         "insert into retail select invoice_no, stock_code, description, quantity,"
-        " invoice_date + interval '1 day', unit_price, customer_id, country from retail"
-        " where invoice_date >= (select date_trunc('day', max(invoice_date)) from retail)",
+        " invoice_date + ((select date_trunc('day', max(invoice_date)) from retail)"
+        " + interval '1 day' - timestamp '2011-12-08'), unit_price, customer_id, country"
+        " from retail where invoice_date >= '2011-12-08' and invoice_date < '2011-12-09'",
     )
 
 
