@@ -52,7 +52,8 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -280,7 +281,7 @@ class _Source:
             query = cur.mogrify(_pg_sql(name), {"low": low.isoformat(sep=" ")}).decode()
         return f"copy ({query}) to stdout with (format csv)"
 
-    def blocks(self, low: datetime) -> Iterator[bytes]:
+    def blocks(self, low: datetime) -> Generator[bytes, None, None]:
         """Stream the window as CSV blocks of whole lines, reading in a background thread."""
         blocks: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_BLOCKS)
         stop = threading.Event()
@@ -537,8 +538,8 @@ def _stream(
     """Copy the window from the source into ``tables`` (retail-like, quarantine-like)."""
     delay = float(os.environ.get(_DELAY_ENV) or 0)
     bound = low if low is not None else _EVERYTHING
-    with _Inserter(conn, commit_each) as inserter:
-        for block in source.blocks(bound):
+    with _Inserter(conn, commit_each) as inserter, closing(source.blocks(bound)) as blocks:
+        for block in blocks:
             frame = _parse_block(block)
             if source.dates_are_text and low is not None:  # the read was a superset
                 dates = _parse_dates(frame["invoice_date"])
