@@ -26,6 +26,9 @@ DuckDB). A run:
    tables (committed per block, capped by DuckDB's ``memory_limit``, gone with
    the connection) and move into ``retail`` inside that one transaction.
 
+Demo data (batches of kind ``demo``, see :mod:`lgs_analysis.demo`) is removed in
+the same transaction: reports never mix demo and real lines.
+
 So late lines and cancellations inside the overlap window are picked up, lines
 deleted at the source inside the window disappear, exact duplicate lines stay
 (nothing is keyed on the columns), and two runs in a row leave the warehouse as
@@ -604,6 +607,9 @@ def _sync(
                 )
                 count_replaced = max(int(replaced.rowcount), 0)
                 _replace_quarantine(conn, source.key, bound)
+                if int(_scalar(run_query(conn, "etl_demo_batches")) or 0):
+                    logger.warning("etl run %s: removing the demo data, real data arrives", run_id)
+                    execute_sql_file(conn, "etl_drop_demo")
                 if staged:
                     execute_sql_file(conn, "etl_stage_publish")
                 else:

@@ -524,3 +524,23 @@ def test_cli_etl_and_etl_status(source_url: str, duckdb_url: str, monkeypatch) -
     assert "succeeded" in status.output and "s3cr3t" not in status.output
     refused = runner.invoke(cli, ["etl", "--overlap-days", "-1"])
     assert refused.exit_code == 2
+
+
+def test_run_etl_replaces_demo_data(
+    source_url: str, duckdb_url: str, real_csv: Path, real_lines: pd.DataFrame
+) -> None:
+    from lgs_analysis.demo import is_demo, load_demo
+
+    engine = get_engine(duckdb_url)
+    load_demo(engine, n_rows=2_000, seed=1)
+    engine.dispose()
+    _seed_source(source_url, real_csv)
+    _append(source_url, "2010-01-01", "2010-12-03")
+    run_etl(source_url, duckdb_url, progress=False)
+    engine = get_engine(duckdb_url)
+    with engine.connect() as conn:
+        kinds = [r[0] for r in conn.execute(text("select source_kind from load_batches"))]
+        assert not is_demo(conn)
+    engine.dispose()
+    assert kinds == ["etl"]
+    assert _snapshot(duckdb_url)["lines"] == (real_lines["InvoiceDate"] < "2010-12-03").sum()
