@@ -15,7 +15,7 @@ RESEND ?=
 DRY_RUN ?=
 PARAMS ?=
 
-.PHONY: help venv report load etl etl-status monthly demo test bench lint clean
+.PHONY: help venv report load etl etl-status monthly test bench lint clean
 
 help:
 	@echo "make report PERIOD=2011 [FORCE=1] [PARAMS='name=value ...']"

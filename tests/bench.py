@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ["bench_loading", "bench_report", "bench_analyses", "bench_etl"]
+SECTIONS = ["bench_loading", "bench_demo", "bench_report", "bench_analyses", "bench_etl"]
 
 
 def main() -> int:

@@ -56,7 +56,7 @@ def run() -> list[str]:
         return lines
     with tempfile.TemporaryDirectory() as tmp:
         url = f"duckdb:///{Path(tmp) / 'demo.duckdb'}"
-        demo.load_demo(get_engine(url), rows=10_000_000)
+        demo.load_demo(get_engine(url), n_rows=10_000_000)
         seconds, x = time_marketing(url, "2011", runs=1)
         lines.append(
             f"marketing analyses, 10M generated rows, 2011: {seconds:.2f}s "
