@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from .log import logger
 from .warehouse import bulk_insert, ensure_schema
 
-__all__ = ["LoadResult", "load_batch"]
+__all__ = ["LoadResult", "load_batch", "quarantine_table"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ class LoadResult:
         )
 
 
-def _quarantine_table(batch_id: int, source_name: str, rejected: pd.DataFrame) -> pa.Table:
+def quarantine_table(batch_id: int, source_name: str, rejected: pd.DataFrame) -> pa.Table:
+    """Rows for the ``quarantine`` table from validate_rows' rejected frame."""
     n = len(rejected)
     return pa.table(
         {
@@ -107,7 +108,7 @@ def load_batch(
                 count_loaded += bulk_insert(conn, "retail", good.append_column("batch_id", ids))
             if len(rejected):
                 count_quarantined += bulk_insert(
-                    conn, "quarantine", _quarantine_table(batch_id, source_name, rejected)
+                    conn, "quarantine", quarantine_table(batch_id, source_name, rejected)
                 )
         conn.execute(
             text(

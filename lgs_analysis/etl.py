@@ -71,6 +71,7 @@ from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from .batches import quarantine_table
 from .config import get_settings, redact_url
 from .etl_lock import hold_advisory_lock, hold_etl_lock
 from .exceptions import (
@@ -400,20 +401,6 @@ def _parse_block(block: bytes) -> pd.DataFrame:
 # --- warehouse ---------------------------------------------------------------------------
 
 
-def _quarantine_table(batch_id: int, source_name: str, rejected: pd.DataFrame) -> pa.Table:
-    n = len(rejected)
-    return pa.table(
-        {
-            "batch_id": pa.array([batch_id] * n, pa.int32()),
-            "source_name": pa.array([source_name] * n, pa.string()),
-            "line_no": pa.array(rejected["line_no"].to_numpy(), pa.int64()),
-            "reason": pa.array(rejected["reason"].astype(str).to_numpy(), pa.string()),
-            "raw_row": pa.array(rejected["raw_row"].astype(str).to_numpy(), pa.string()),
-            "quarantined_at": pa.array([datetime.now()] * n, pa.timestamp("us")),
-        }
-    )
-
-
 def _replace_quarantine(conn: Connection, source_name: str, low: datetime) -> int:
     """Delete this source's quarantined rows whose line is in the window (or undated)."""
     rows = run_query(conn, "etl_window_quarantine", source_name=source_name)
@@ -555,7 +542,7 @@ def _stream(
                 inserter.put(tables[0], good.append_column("batch_id", ids))
                 tally.count_inserted += good.num_rows
             if len(rejected):
-                inserter.put(tables[1], _quarantine_table(run_id, source.key, rejected))
+                inserter.put(tables[1], quarantine_table(run_id, source.key, rejected))
             log(
                 "etl run %s: %s rows copied, %s quarantined",
                 run_id,
