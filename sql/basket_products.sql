@@ -7,10 +7,7 @@ with basket_lines as (
     from retail_lines
     where invoice_date >= :start
         and invoice_date < :end
-        and is_product
-        and quantity > 0
-        and not is_cancellation
-        and not is_adjustment
+        and is_basket_item
 ),
 
 baskets as (

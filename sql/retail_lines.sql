@@ -19,7 +19,13 @@ final as (
         invoice_no like 'C%' as is_cancellation,
         invoice_no like 'A%' as is_adjustment,
         substr(stock_code, 1, 1) between '0' and '9' as is_product,
-        customer_id is not null as has_customer
+        customer_id is not null as has_customer,
+        -- a basket item: a product line with positive quantity on an invoice that is
+        -- neither a cancellation nor an adjustment
+        substr(stock_code, 1, 1) between '0' and '9'
+            and quantity > 0
+            and invoice_no not like 'C%'
+            and invoice_no not like 'A%' as is_basket_item
     from source
 )
 
