@@ -34,7 +34,7 @@ def cli(log_level: str) -> None:
 @click.argument("source", type=click.Path(dir_okay=False))
 def load(source: str) -> None:
     """Load a CSV, CSV.GZ, XLSX or OLTP SQL dump into the warehouse."""
-    from .loaders import load_file
+    from .ingest.loaders import load_file
 
     result = load_file(source)
     click.echo(result.summary())
@@ -51,7 +51,7 @@ def load(source: str) -> None:
 )
 def etl(source_url: str | None, overlap_days: int) -> None:
     """Sync new and changed lines from the OLTP database (LGS_SOURCE_URL) into the warehouse."""
-    from .etl import run_etl
+    from .ingest.etl import run_etl
 
     result = run_etl(source_url=source_url, overlap_days=overlap_days)
     click.echo(result.summary())
@@ -61,8 +61,8 @@ def etl(source_url: str | None, overlap_days: int) -> None:
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
 def etl_status(limit: int) -> None:
     """Show the last ETL runs recorded in the warehouse."""
-    from .etl import etl_status as read_etl_status
-    from .etl import format_etl_status
+    from .ingest.etl import etl_status as read_etl_status
+    from .ingest.etl import format_etl_status
 
     click.echo(format_etl_status(read_etl_status(limit=limit)))
 
@@ -81,8 +81,8 @@ def etl_status(limit: int) -> None:
 @click.option("--template", default="rfm_report", show_default=True)
 def report(period: str, force: bool, params: tuple[str, ...], template: str) -> None:
     """Build the versioned HTML + PDF report for a period."""
-    from .params import parse_overrides
-    from .report import build_report
+    from .report.build import build_report
+    from .report.params import parse_overrides
 
     result = build_report(period, overrides=parse_overrides(params), force=force, template=template)
     if not result.created:
@@ -99,7 +99,7 @@ def report(period: str, force: bool, params: tuple[str, ...], template: str) -> 
 @click.option("--dry-run", is_flag=True, help="Write the .eml under reports/_outbox instead.")
 def monthly(period: str | None, resend: bool, dry_run: bool) -> None:
     """Build the last complete month's report and email it (once)."""
-    from .monthly import run_monthly
+    from .delivery.monthly import run_monthly
 
     click.echo(run_monthly(period=period, resend=resend, dry_run=dry_run).summary())
 

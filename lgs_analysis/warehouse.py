@@ -1,7 +1,11 @@
 """Warehouse access: engines, named SQL files, bulk inserts and fingerprints.
 
-Every statement lives in ``sql/<name>.sql``. Where PostgreSQL and DuckDB really
-differ, ``sql/<name>.<dialect>.sql`` sits beside it and wins for that dialect.
+Every statement lives in a file under ``sql/``, in one folder per stage
+(``schema/``, ``warehouse/``, ``ingest/``, ``analyses/``). A query is named by its path
+under ``sql/`` without the extension (``"analyses/rfm_customers"``); a bare stem
+(``"rfm_customers"``) also works when exactly one file has it. Where PostgreSQL and
+DuckDB really differ, ``<name>.<dialect>.sql`` sits beside ``<name>.sql`` and wins for
+that dialect.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "RETAIL_COLUMNS",
     "get_engine",
     "load_sql",
+    "resolve_sql_name",
     "run_query",
     "execute_sql_file",
     "ensure_schema",
@@ -100,14 +105,48 @@ def _read_sql_file(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=1)
+def _sql_index() -> dict[str, list[str]]:
+    """Bare stem -> the qualified names (paths under sql/) that end in it."""
+    index: dict[str, list[str]] = {}
+    for path in sorted(SQL_DIR.rglob("*.sql")):
+        qualified = path.relative_to(SQL_DIR).with_suffix("").as_posix()
+        if "." in path.stem:  # a dialect variant, found through its base file
+            continue
+        index.setdefault(path.stem, []).append(qualified)
+    return index
+
+
+def resolve_sql_name(name: str) -> str:
+    """The qualified name (``"analyses/rfm_customers"``) of a query given by path or stem.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no file has that name, or a bare stem matches more than one file.
+    """
+    if "/" in name or (SQL_DIR / f"{name}.sql").exists():
+        return name
+    matches = _sql_index().get(name, [])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise FileNotFoundError(f"SQL name {name!r} is ambiguous: use one of {', '.join(matches)}")
+    raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}")
+
+
 def load_sql(name: str, dialect: str | None = None) -> str:
-    """Return the text of ``sql/<name>.sql``, or its ``<name>.<dialect>.sql`` variant."""
-    candidates = [SQL_DIR / f"{name}.{dialect}.sql"] if dialect else []
-    candidates.append(SQL_DIR / f"{name}.sql")
+    """Return the text of ``sql/<name>.sql``, or its ``<name>.<dialect>.sql`` variant.
+
+    ``name`` is a path under ``sql/`` without the extension, or a unique bare stem.
+    """
+    qualified = resolve_sql_name(name)
+    candidates = [SQL_DIR / f"{qualified}.{dialect}.sql"] if dialect else []
+    candidates.append(SQL_DIR / f"{qualified}.sql")
     for path in candidates:
         if path.exists():
             return _read_sql_file(path)
-    raise FileNotFoundError(f"no SQL file named {name!r} in {SQL_DIR}")
+    raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}")
 
 
 def _dialect(conn: Connection | Engine) -> str:
@@ -167,8 +206,8 @@ def execute_sql_file(conn: Connection, name: str, **params: Any) -> None:
 def ensure_schema(engine: Engine) -> None:
     """Create the warehouse tables and views if they do not exist (idempotent)."""
     with engine.begin() as conn:
-        execute_sql_file(conn, "schema")
-        execute_sql_file(conn, "retail_lines")
+        execute_sql_file(conn, "schema/tables")
+        execute_sql_file(conn, "schema/retail_lines")
 
 
 def bulk_insert(conn: Connection, table: str, data: pa.Table) -> int:
@@ -202,12 +241,12 @@ def bulk_insert(conn: Connection, table: str, data: pa.Table) -> int:
 
 def data_fingerprint(conn: Connection | Engine) -> str:
     """A short hash of the fact table's content summary (rows, sums, date range)."""
-    row = run_query(conn, "fingerprint").iloc[0]
+    row = run_query(conn, "warehouse/fingerprint").iloc[0]
     summary = "|".join(str(v) for v in row.tolist())
     return hashlib.sha256(summary.encode()).hexdigest()[:16]
 
 
 def data_range(conn: Connection | Engine) -> tuple[Any, Any, int]:
     """Return (first invoice_date, last invoice_date, row count) of the fact table."""
-    row = run_query(conn, "data_range").iloc[0]
+    row = run_query(conn, "warehouse/data_range").iloc[0]
     return row["first_at"], row["last_at"], int(row["count_lines"])

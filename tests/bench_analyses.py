@@ -6,9 +6,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lgs_analysis import marketing, rfm
-from lgs_analysis.params import load_params
+from lgs_analysis.analyses import marketing, rfm
 from lgs_analysis.periods import parse_period
+from lgs_analysis.report.params import load_params
 from lgs_analysis.warehouse import get_engine
 
 from .conftest import REAL_CSV
@@ -33,10 +33,10 @@ def time_marketing(url: str, period_label: str, runs: int = 2) -> tuple[float, d
 
 
 def run() -> list[str]:
-    """Time the analyses on the real data and, when lgs_analysis.demo exists, on 10M rows."""
+    """Time the analyses on the real data and, when lgs_analysis.ingest.demo exists, on 10M rows."""
     lines = []
     if REAL_CSV.exists():
-        from lgs_analysis.loaders import load_file
+        from lgs_analysis.ingest.loaders import load_file
 
         with tempfile.TemporaryDirectory() as tmp:
             url = f"duckdb:///{Path(tmp) / 'w.duckdb'}"
@@ -50,9 +50,9 @@ def run() -> list[str]:
     else:
         lines.append(f"real data: skipped, {REAL_CSV} not found")
     try:
-        from lgs_analysis import demo
+        from lgs_analysis.ingest import demo
     except ImportError:
-        lines.append("10M generated rows: skipped, lgs_analysis.demo is not there yet")
+        lines.append("10M generated rows: skipped, lgs_analysis.ingest.demo is not there yet")
         return lines
     with tempfile.TemporaryDirectory() as tmp:
         url = f"duckdb:///{Path(tmp) / 'demo.duckdb'}"

@@ -10,7 +10,7 @@ from .conftest import PG_SERVER_URL, create_pg_database, drop_pg_database
 
 
 def _time_generation(n_rows: int) -> str:
-    from lgs_analysis.demo import generate_demo
+    from lgs_analysis.ingest.demo import generate_demo
 
     started = time.perf_counter()
     count = chunks = 0
@@ -22,7 +22,7 @@ def _time_generation(n_rows: int) -> str:
 
 
 def _time_load(url: str, target: str) -> str:
-    from lgs_analysis.demo import DEFAULT_ROWS, load_demo
+    from lgs_analysis.ingest.demo import DEFAULT_ROWS, load_demo
     from lgs_analysis.warehouse import ensure_schema, get_engine
 
     engine = get_engine(url)
@@ -38,7 +38,7 @@ def _time_load(url: str, target: str) -> str:
 
 def run() -> list[str]:
     """Generation at the default size and at 10 million lines; load into DuckDB and PostgreSQL."""
-    from lgs_analysis.demo import DEFAULT_ROWS
+    from lgs_analysis.ingest.demo import DEFAULT_ROWS
 
     lines = [_time_generation(DEFAULT_ROWS), _time_generation(10_000_000)]
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,7 +33,7 @@ create table {name} (
 """
 _RUN = """
 import json, os
-from lgs_analysis.etl import run_etl
+from lgs_analysis.ingest.etl import run_etl
 r = run_etl(os.environ["BENCH_SOURCE"], os.environ["BENCH_TARGET"], progress=False)
 # VmHWM is this process's own peak: ru_maxrss from wait4 keeps the parent's pre-exec
 # high-water mark on Linux, which misreports when the benchmark parent is large.

@@ -10,7 +10,7 @@ from .conftest import PG_SERVER_URL, REAL_CSV, REAL_SQL, create_pg_database, dro
 
 
 def _time_load(source: Path, url: str) -> str:
-    from lgs_analysis.loaders import load_file
+    from lgs_analysis.ingest.loaders import load_file
     from lgs_analysis.warehouse import describe_target, get_engine
 
     engine = get_engine(url)

@@ -52,8 +52,7 @@ def run() -> list[str]:
     """Load the real file into DuckDB, then time `lgs report --period 2011` twice."""
     if not REAL_CSV.exists():
         return [f"report: skipped, {REAL_CSV} not found"]
-    from lgs_analysis.loaders import load_file
-
+    from lgs_analysis.ingest.loaders import load_file
     from lgs_analysis.warehouse import get_engine
 
     lines = []

@@ -92,7 +92,7 @@ def real_sql_dump() -> Path:
 @pytest.fixture(scope="session")
 def real_duckdb_url(real_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A DuckDB warehouse holding the real data, loaded once per test session."""
-    from lgs_analysis.loaders import load_file
+    from lgs_analysis.ingest.loaders import load_file
     from lgs_analysis.warehouse import get_engine
 
     url = f"duckdb:///{tmp_path_factory.mktemp('real') / 'warehouse.duckdb'}"

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from lgs_analysis import basket, rfm
+from lgs_analysis.analyses import basket, rfm
 from lgs_analysis.warehouse import get_engine
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.special import gammaln
 
-from lgs_analysis import clv
+from lgs_analysis.analyses import clv
 from lgs_analysis.warehouse import get_engine
 
 

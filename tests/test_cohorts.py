@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from lgs_analysis import cohorts
+from lgs_analysis.analyses import cohorts
 from lgs_analysis.warehouse import get_engine
 
 

@@ -25,16 +25,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
 
 from lgs_analysis.config import PROJECT_ROOT, Settings
-from lgs_analysis.delivery import (
+from lgs_analysis.delivery.message import build_message, format_subject
+from lgs_analysis.delivery.send import (
     DeliveryConfig,
     deliveries_path,
     load_delivery_config,
     read_deliveries,
     send_report,
 )
-from lgs_analysis.email_message import build_message, format_subject
 from lgs_analysis.exceptions import ConfigError, DeliveryError
-from lgs_analysis.index import write_index
+from lgs_analysis.report.index import write_index
 
 # ---------------------------------------------------------------- a published version
 
@@ -595,8 +595,8 @@ def test_load_delivery_config_rejects(tmp_path: Path, text: str, message: str) -
 
 def _has_report_runner() -> bool:
     try:
-        import lgs_analysis.demo  # noqa: F401
-        import lgs_analysis.report  # noqa: F401
+        import lgs_analysis.ingest.demo  # noqa: F401
+        import lgs_analysis.report.build  # noqa: F401
     except ImportError:
         return False
     return True
@@ -611,7 +611,7 @@ def test_run_monthly_builds_last_month_and_emails_it_once(
     from click.testing import CliRunner
 
     from lgs_analysis.cli import cli
-    from lgs_analysis.monthly import run_monthly
+    from lgs_analysis.delivery.monthly import run_monthly
 
     params = tmp_path / "params"
     params.mkdir()
@@ -711,7 +711,9 @@ def test_send_report_killed_mid_send_is_not_sent_twice(version_dir: Path, tmp_pa
             "LGS_SMTP_PORT": str(port),
             "LGS_SMTP_TLS": "none",
         }
-        code = f"from lgs_analysis.delivery import send_report; send_report({str(version_dir)!r})"
+        code = (
+            f"from lgs_analysis.delivery.send import send_report; send_report({str(version_dir)!r})"
+        )
         sender = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT)
         try:
             assert inbox.got_data.wait(30), "the sender never reached DATA"

@@ -13,9 +13,9 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import text
 
-from lgs_analysis.batches import load_batch
-from lgs_analysis.demo import DEFAULT_ROWS, ensure_data, generate_demo, is_demo, load_demo
-from lgs_analysis.validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA
+from lgs_analysis.ingest.batches import load_batch
+from lgs_analysis.ingest.demo import DEFAULT_ROWS, ensure_data, generate_demo, is_demo, load_demo
+from lgs_analysis.ingest.validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA
 from lgs_analysis.warehouse import get_engine
 
 SERVICE_CODES = {

@@ -25,9 +25,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from lgs_analysis.cli import cli
-from lgs_analysis.etl import etl_status, format_etl_status, run_etl, source_key
-from lgs_analysis.etl_lock import hold_advisory_lock
 from lgs_analysis.exceptions import DataValidationError, LockedError, SourceError
+from lgs_analysis.ingest.etl import etl_status, format_etl_status, run_etl, source_key
+from lgs_analysis.ingest.lock import hold_advisory_lock
 from lgs_analysis.warehouse import get_engine
 
 from .conftest import create_pg_database, drop_pg_database
@@ -529,7 +529,7 @@ def test_cli_etl_and_etl_status(source_url: str, duckdb_url: str, monkeypatch) -
 def test_run_etl_replaces_demo_data(
     source_url: str, duckdb_url: str, real_csv: Path, real_lines: pd.DataFrame
 ) -> None:
-    from lgs_analysis.demo import is_demo, load_demo
+    from lgs_analysis.ingest.demo import is_demo, load_demo
 
     engine = get_engine(duckdb_url)
     load_demo(engine, n_rows=2_000, seed=1)

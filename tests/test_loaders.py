@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from lgs_analysis.exceptions import DataValidationError
-from lgs_analysis.loaders import load_file
+from lgs_analysis.ingest.loaders import load_file
 from lgs_analysis.warehouse import ensure_schema, get_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -399,7 +399,7 @@ def test_load_file_real_sql_dump_postgres(real_sql_dump, real_expected, pg_url):
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 64])
 def test_copy_data_stops_at_terminator_across_reads(size):
-    from lgs_analysis.loaders import _CopyData
+    from lgs_analysis.ingest.loaders import _CopyData
 
     data = b"a\t\\.x\n\\.b\tc\nd\\\\.\te\n"
     stream = _CopyData(io.BytesIO(data + b"\\.\nCOPY other (x) FROM stdin;\n1\n\\.\n"))
@@ -408,7 +408,7 @@ def test_copy_data_stops_at_terminator_across_reads(size):
 
 
 def test_copy_data_empty_and_unterminated():
-    from lgs_analysis.loaders import _CopyData
+    from lgs_analysis.ingest.loaders import _CopyData
 
     empty = _CopyData(io.BytesIO(b"\\.\n"))
     assert empty.read(10) == b"" and empty.finished

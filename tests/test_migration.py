@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from lgs_analysis import migration, rfm
+from lgs_analysis.analyses import migration, rfm
 from lgs_analysis.periods import parse_period
 from lgs_analysis.warehouse import get_engine
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lgs_analysis.narrative import build_narrative
+from lgs_analysis.analyses.narrative import build_narrative
 
 
 def test_build_narrative_states_revenue_shifts_and_actions():

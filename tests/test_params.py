@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from lgs_analysis.exceptions import ParameterError
-from lgs_analysis.params import declared_parameters, load_params, parse_overrides
+from lgs_analysis.report.params import declared_parameters, load_params, parse_overrides
 
 PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params"
 

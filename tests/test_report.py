@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from lgs_analysis.analyses.rfm import SEGMENT_ORDER
 from lgs_analysis.exceptions import NoDataError, ReportExecutionError
-from lgs_analysis.report import build_report
-from lgs_analysis.rfm import SEGMENT_ORDER
+from lgs_analysis.report.build import build_report
 
 from .conftest import create_pg_database, drop_pg_database
 
@@ -200,8 +200,7 @@ def test_cli_report_unknown_parameter_exits_before_work(tmp_path):
 
 @pytest.mark.postgres
 def test_build_report_postgres_tables_identical_to_duckdb(demo_report, pg_server):
-    from lgs_analysis.demo import load_demo
-
+    from lgs_analysis.ingest.demo import load_demo
     from lgs_analysis.warehouse import get_engine
 
     duck = demo_report[0].version_dir

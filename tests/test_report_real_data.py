@@ -42,9 +42,8 @@ def raw(real_csv) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def real_report(real_csv, tmp_path_factory):
-    from lgs_analysis.loaders import load_file
-
-    from lgs_analysis.report import build_report
+    from lgs_analysis.ingest.loaders import load_file
+    from lgs_analysis.report.build import build_report
     from lgs_analysis.warehouse import get_engine
 
     root = tmp_path_factory.mktemp("real")

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from lgs_analysis.rfm import (
+from lgs_analysis.analyses.rfm import (
     RFM_COLUMNS,
     SEGMENT_COLUMNS,
     SEGMENT_ORDER,

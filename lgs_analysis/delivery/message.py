@@ -19,7 +19,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from .exceptions import ConfigError, DeliveryError
+from ..exceptions import ConfigError, DeliveryError
 
 __all__ = [
     "build_message",

@@ -16,19 +16,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import PROJECT_ROOT, get_settings
-from .exceptions import ReportExecutionError
-from .log import logger
+from .. import __version__
+from ..config import PROJECT_ROOT, get_settings
+from ..exceptions import ReportExecutionError
+from ..log import logger
+from ..periods import Period, parse_period
+from ..warehouse import SQL_DIR, data_fingerprint, ensure_schema, get_engine
 from .params import load_params
-from .periods import Period, parse_period
 from .publish import keep_failed, latest_manifest, publish_version, staging_dir
-from .warehouse import SQL_DIR, data_fingerprint, ensure_schema, get_engine
 
 __all__ = ["BuildResult", "build_report", "code_version", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = PROJECT_ROOT / "notebooks"
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole lgs_analysis package
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def code_version() -> str:
         *PACKAGE_DIR.rglob("*.py"),
         *PACKAGE_DIR.rglob("*.j2"),
         *PACKAGE_DIR.rglob("*.css"),
-        *SQL_DIR.glob("*.sql"),
+        *SQL_DIR.rglob("*.sql"),
     ]
     return f"{__version__}+{_hash_files(files)}"
 
@@ -138,10 +138,10 @@ def build_report(
     ReportExecutionError
         When the template fails; nothing is published.
     """
-    from .demo import ensure_data
+    from ..ingest.demo import ensure_data
+    from .data import check_period_has_data
     from .index import write_index
     from .render import render_html, render_pdf
-    from .report_data import check_period_has_data
 
     settings = get_settings()
     period = parse_period(period)

@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from . import marketing, rfm, sales
-from .exceptions import NoDataError
-from .periods import Period, parse_period
-from .warehouse import data_range, get_engine
+from ..analyses import marketing, rfm, sales
+from ..exceptions import NoDataError
+from ..periods import Period, parse_period
+from ..warehouse import data_range, get_engine
 
 __all__ = [
     "ReportData",
@@ -104,7 +104,7 @@ def collect_report_data(
     NoDataError
         If the warehouse has no line in the period.
     """
-    from .demo import is_demo
+    from ..ingest.demo import is_demo
 
     period = parse_period(period)
     engine = engine or get_engine()

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine, make_url
 
-from .config import PROJECT_ROOT
-from .exceptions import LockedError
-from .warehouse import describe_target, run_query
+from ..config import PROJECT_ROOT
+from ..exceptions import LockedError
+from ..warehouse import describe_target, run_query
 
 __all__ = ["LOCK_DIR_ENV", "warehouse_key", "lock_path", "hold_etl_lock", "hold_advisory_lock"]
 
@@ -114,7 +114,7 @@ def hold_advisory_lock(engine: Engine) -> Iterator[None]:
         return
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        taken = run_query(conn, "etl_lock_take", lock_key=_ADVISORY_KEY)
+        taken = run_query(conn, "ingest/lock_take", lock_key=_ADVISORY_KEY)
         if not bool(taken["is_taken"].iloc[0]):
             raise LockedError(
                 f"another ETL run is syncing into "
@@ -125,4 +125,4 @@ def hold_advisory_lock(engine: Engine) -> Iterator[None]:
         try:
             yield
         finally:
-            run_query(conn, "etl_lock_release", lock_key=_ADVISORY_KEY)
+            run_query(conn, "ingest/lock_release", lock_key=_ADVISORY_KEY)

@@ -12,12 +12,12 @@ import pandas as pd
 from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 
-from . import cohorts as cohort_analysis
-from .migration import NONE
-from .narrative import build_narrative, narrative_inputs
-from .report_data import ReportData
-from .rfm import CAMPAIGNS, SEGMENT_ORDER
-from .sections import _show_figure, _table, money
+from ...analyses import cohorts as cohort_analysis
+from ...analyses.migration import NONE
+from ...analyses.narrative import build_narrative, narrative_inputs
+from ...analyses.rfm import CAMPAIGNS, SEGMENT_ORDER
+from ..data import ReportData
+from .overview import _show_figure, _table, money
 
 __all__ = [
     "show_narrative",

@@ -1,6 +1,6 @@
 """RFM scoring and segmentation (pure pandas on one row per customer).
 
-Recency, frequency and monetary value come from ``sql/rfm_customers.sql``; this
+Recency, frequency and monetary value come from ``sql/analyses/rfm_customers.sql``; this
 module turns them into quintile scores and the ten standard segments.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from .warehouse import run_query
+from ..warehouse import run_query
 
 __all__ = [
     "RFM_COLUMNS",
@@ -86,7 +86,9 @@ def fetch_rfm_basis(
     snapshot : date or None
         The day after the last purchase in the window; None when there is none.
     """
-    raw = run_query(conn, "rfm_customers", start=_as_datetime(start), end=_as_datetime(end))
+    raw = run_query(
+        conn, "analyses/rfm_customers", start=_as_datetime(start), end=_as_datetime(end)
+    )
     if raw.empty:
         return pd.DataFrame(columns=["customer_id", "recency", "frequency", "monetary"]), None
     last = pd.to_datetime(raw["last_purchase_at"]).dt.normalize()

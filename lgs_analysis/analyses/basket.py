@@ -3,7 +3,7 @@
 A **basket** is an invoice of the window that is neither a cancellation (``C...``) nor
 an adjustment (``A...``); its **items** are the stock codes of its product lines with
 positive quantity. The **support** of an itemset is the share of baskets that hold it.
-The warehouse returns the baskets' frequent items (``sql/basket_items.sql``); mlxtend's
+The warehouse returns the baskets' frequent items (``sql/analyses/basket_items.sql``); mlxtend's
 fpgrowth mines them and ``association_rules`` derives confidence and lift.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 from mlxtend.frequent_patterns import association_rules, fpgrowth
 from sqlalchemy.engine import Connection, Engine
 
-from .warehouse import run_query
+from ..warehouse import run_query
 
 __all__ = [
     "PRODUCT_COLUMNS",
@@ -97,7 +97,7 @@ def fetch_products(conn: Conn, start: date, end: date) -> tuple[pd.DataFrame, in
     count_baskets : int
         Baskets in the window (0 when there is none).
     """
-    raw = run_query(conn, "basket_products", start=_dt(start), end=_dt(end))
+    raw = run_query(conn, "analyses/basket_products", start=_dt(start), end=_dt(end))
     total = int(raw["count_baskets_total"].iloc[0]) if len(raw) else 0
     products = pd.DataFrame(
         {
@@ -115,7 +115,11 @@ def fetch_basket_items(conn: Conn, start: date, end: date, min_support: float) -
     """The (invoice_no, stock_code) pairs of the baskets whose item has ``min_support``."""
     _check_fraction("min_support", min_support)
     raw = run_query(
-        conn, "basket_items", start=_dt(start), end=_dt(end), min_support=float(min_support)
+        conn,
+        "analyses/basket_items",
+        start=_dt(start),
+        end=_dt(end),
+        min_support=float(min_support),
     )
     return pd.DataFrame(
         {"invoice_no": raw["invoice_no"].astype(str), "stock_code": raw["stock_code"].astype(str)}
@@ -124,7 +128,7 @@ def fetch_basket_items(conn: Conn, start: date, end: date, min_support: float) -
 
 def fetch_customer_products(conn: Conn, start: date, end: date) -> pd.DataFrame:
     """One row per (customer_id, stock_code) bought in [start, end), with ``count_baskets``."""
-    raw = run_query(conn, "customer_products", start=_dt(start), end=_dt(end))
+    raw = run_query(conn, "analyses/customer_products", start=_dt(start), end=_dt(end))
     return pd.DataFrame(
         {
             "customer_id": raw["customer_id"].astype("int64"),

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import get_settings
-from .delivery import DeliveryResult, load_delivery_config, send_report
-from .exceptions import NoDataError
-from .log import logger
-from .periods import Period, last_complete_month, parse_period
+from ..config import get_settings
+from ..exceptions import NoDataError
+from ..log import logger
+from ..periods import Period, last_complete_month, parse_period
+from .send import DeliveryResult, load_delivery_config, send_report
 
 __all__ = ["MonthlyResult", "find_last_complete_month", "run_monthly"]
 
@@ -45,8 +45,8 @@ def find_last_complete_month(database_url: str | None = None) -> Period:
     NoDataError
         If the warehouse holds no line at all.
     """
-    from .demo import ensure_data
-    from .warehouse import data_range, ensure_schema, get_engine
+    from ..ingest.demo import ensure_data
+    from ..warehouse import data_range, ensure_schema, get_engine
 
     engine = get_engine(database_url or get_settings().database_url)
     try:
@@ -82,7 +82,7 @@ def run_monthly(
     DeliveryError
         If the email cannot be sent; nothing is recorded as sent.
     """
-    from .report import build_report
+    from ..report.build import build_report
 
     settings = get_settings()
     config = load_delivery_config(settings.params_dir)  # fail before a long build

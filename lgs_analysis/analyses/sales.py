@@ -1,6 +1,6 @@
 """Sales, orders and customers per month; invoice amounts; data quality.
 
-Each function runs one query from ``sql/`` (aggregation stays in the warehouse)
+Each function runs one query from ``sql/analyses/`` (aggregation stays in the warehouse)
 and returns a small DataFrame or dict with documented columns.
 """
 
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from .periods import Period, add_months
-from .warehouse import run_query
+from ..periods import Period, add_months
+from ..warehouse import run_query
 
 __all__ = [
     "MONTHLY_COLUMNS",
@@ -57,7 +57,7 @@ def fetch_monthly_metrics(conn: Conn, period: Period) -> pd.DataFrame:
     """
     raw = run_query(
         conn,
-        "monthly_sales",
+        "analyses/monthly_sales",
         history_start=_dt(add_months(period.start, -1)),
         end=_dt(period.end),
     )
@@ -87,7 +87,9 @@ def fetch_monthly_metrics(conn: Conn, period: Period) -> pd.DataFrame:
 
 def fetch_period_summary(conn: Conn, start: date, end: date) -> dict[str, Any]:
     """Totals over [start, end): lines, invoices, orders, sales, active customers, date range."""
-    row = run_query(conn, "period_summary", start=_dt(start), end=_dt(end)).iloc[0].to_dict()
+    row = (
+        run_query(conn, "analyses/period_summary", start=_dt(start), end=_dt(end)).iloc[0].to_dict()
+    )
     for key in (
         "count_lines",
         "invoices",
@@ -103,7 +105,7 @@ def fetch_period_summary(conn: Conn, start: date, end: date) -> dict[str, Any]:
 
 def fetch_invoice_totals(conn: Conn, period: Period) -> pd.Series:
     """Per-invoice totals over positive lines of non-cancelled, non-adjustment invoices."""
-    frame = run_query(conn, "invoice_totals", start=_dt(period.start), end=_dt(period.end))
+    frame = run_query(conn, "analyses/invoice_totals", start=_dt(period.start), end=_dt(period.end))
     return frame["invoice_total"].astype("float64").rename("invoice_total")
 
 
@@ -136,9 +138,11 @@ def describe_invoice_totals(
 
 def fetch_data_quality(conn: Conn, period: Period) -> dict[str, int]:
     """Data-quality counts for the period (lines, cancellations, no customer, non-product...)."""
-    row = run_query(conn, "data_quality", start=_dt(period.start), end=_dt(period.end)).iloc[0]
+    row = run_query(
+        conn, "analyses/data_quality", start=_dt(period.start), end=_dt(period.end)
+    ).iloc[0]
     quality = {k: int(v or 0) for k, v in row.to_dict().items()}
-    quarantine = run_query(conn, "quarantine_summary")
+    quarantine = run_query(conn, "analyses/quarantine_summary")
     quality["count_quarantined_rows"] = (
         int(quarantine["count_rows"].sum()) if len(quarantine) else 0
     )

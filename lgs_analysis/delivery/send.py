@@ -35,9 +35,9 @@ from typing import Any
 
 import yaml
 
-from .config import Settings, get_settings
-from .exceptions import ConfigError, DeliveryError
-from .log import logger
+from ..config import Settings, get_settings
+from ..exceptions import ConfigError, DeliveryError
+from ..log import logger
 
 __all__ = [
     "DeliveryConfig",
@@ -476,7 +476,7 @@ def send_report(
     ConfigError
         For a bad ``params/delivery.yaml`` or SMTP setting.
     """
-    from .email_message import build_message
+    from .message import build_message
 
     settings = settings or get_settings()
     config = config or load_delivery_config(settings.params_dir)
@@ -556,7 +556,7 @@ def send_report(
 
 
 def _refresh_index(reports_dir: Path) -> None:
-    from .index import write_index
+    from ..report.index import write_index
 
     try:
         write_index(reports_dir)

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .exceptions import ParameterError
+from ..exceptions import ParameterError
 
 __all__ = ["load_params", "parse_overrides", "declared_parameters", "RESERVED"]
 
@@ -66,7 +66,7 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 def declared_parameters(params_dir: Path | None = None) -> list[str]:
     """Names of every parameter declared in ``defaults.yaml``."""
-    from .config import get_settings
+    from ..config import get_settings
 
     return list(_read_yaml((params_dir or get_settings().params_dir) / "defaults.yaml"))
 
@@ -88,7 +88,7 @@ def load_params(
     ParameterError
         On an unknown name, a wrong type, or a reserved name (``period``, ``output_dir``).
     """
-    from .config import get_settings
+    from ..config import get_settings
 
     params_dir = params_dir or get_settings().params_dir
     defaults_path = params_dir / "defaults.yaml"

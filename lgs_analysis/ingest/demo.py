@@ -29,10 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.engine import Connection, Engine
 
+from ..log import logger
+from ..warehouse import data_range, ensure_schema, get_engine, run_query
 from .batches import LoadResult, load_batch
-from .log import logger
 from .validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA
-from .warehouse import data_range, ensure_schema, get_engine, run_query
 
 __all__ = [
     "DEFAULT_ROWS",
@@ -872,7 +872,7 @@ def is_demo(conn: Connection | Engine) -> bool:
 
     The warehouse schema must exist (see :func:`lgs_analysis.warehouse.ensure_schema`).
     """
-    return int(run_query(conn, "demo_batches")["count_demo_batches"].iloc[0]) > 0
+    return int(run_query(conn, "ingest/demo_batches")["count_demo_batches"].iloc[0]) > 0
 
 
 def ensure_data(engine: Engine) -> bool:

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from ..log import logger
+from ..periods import Period
 from . import basket, clv, cohorts, migration, rfm
-from .log import logger
-from .periods import Period
 
 __all__ = ["FOCUS_SEGMENTS", "collect_marketing"]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .warehouse import RETAIL_COLUMNS
+from ..warehouse import RETAIL_COLUMNS
 
 __all__ = ["RETAIL_SCHEMA", "QUARANTINE_COLUMNS", "validate_rows", "canonical_columns"]
 

@@ -1,6 +1,6 @@
 """Cohort retention: customers grouped by the month of their first purchase.
 
-``sql/cohort_activity.sql`` counts, in the warehouse, the active customers of every
+``sql/analyses/cohort_activity.sql`` counts, in the warehouse, the active customers of every
 cohort in every month since its first; this module fills the grid and the shares.
 """
 
@@ -11,8 +11,8 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from .periods import add_months
-from .warehouse import run_query
+from ..periods import add_months
+from ..warehouse import run_query
 
 __all__ = ["COHORT_COLUMNS", "fetch_cohorts", "build_cohort_table", "pivot_retention"]
 
@@ -38,7 +38,7 @@ def fetch_cohorts(conn: Connection | Engine, end: date, months: int = 12) -> pd.
     start = add_months(end, -months) if end.day == 1 else add_months(end, -months + 1)
     raw = run_query(
         conn,
-        "cohort_activity",
+        "analyses/cohort_activity",
         cohort_start=datetime(start.year, start.month, 1),
         end=datetime(end.year, end.month, end.day),
     )

@@ -17,8 +17,8 @@ import pyarrow as pa
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from .log import logger
-from .warehouse import bulk_insert, ensure_schema
+from ..log import logger
+from ..warehouse import bulk_insert, ensure_schema
 
 __all__ = ["LoadResult", "load_batch", "quarantine_table"]
 

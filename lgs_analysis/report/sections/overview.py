@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Image, Markdown, display
 
-from . import charts
-from .report_data import FOCUS_SEGMENTS, ReportData
+from .. import charts
+from ..data import FOCUS_SEGMENTS, ReportData
 
 __all__ = [
     "show_title",

@@ -35,11 +35,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy.engine import Engine
 
+from ..exceptions import DataValidationError
+from ..log import logger
+from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine
 from .batches import LoadResult, load_batch
-from .exceptions import DataValidationError
-from .log import logger
 from .validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA, canonical_columns, validate_rows
-from .warehouse import RETAIL_COLUMNS, describe_target, get_engine
 
 __all__ = ["SUPPORTED_FORMATS", "detect_format", "load_file"]
 

@@ -1,6 +1,6 @@
 """Customer lifetime value: BG/NBD purchases x Gamma-Gamma spend (lifetimes).
 
-``sql/clv_customers.sql`` summarises every customer's purchase days in the warehouse
+``sql/analyses/clv_customers.sql`` summarises every customer's purchase days in the warehouse
 (frequency, recency and age in days, mean repeat spend). The BG/NBD model (Fader,
 Hardie and Lee 2005) predicts repeat purchases; the Gamma-Gamma model predicts spend
 per purchase; their product, discounted monthly, is the predicted value over the
@@ -25,9 +25,9 @@ from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
 from sqlalchemy.engine import Connection, Engine
 
-from .exceptions import LgsError
-from .periods import add_months
-from .warehouse import run_query
+from ..exceptions import LgsError
+from ..periods import add_months
+from ..warehouse import run_query
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -91,7 +91,7 @@ def fetch_clv_summary(
     """
     raw = run_query(
         conn,
-        "clv_customers",
+        "analyses/clv_customers",
         calibration_end=_dt(calibration_end),
         observation_end=_dt(observation_end or calibration_end),
     )

@@ -71,10 +71,8 @@ from sqlalchemy import bindparam, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from .batches import quarantine_table
-from .config import get_settings, redact_url
-from .etl_lock import hold_advisory_lock, hold_etl_lock
-from .exceptions import (
+from ..config import get_settings, redact_url
+from ..exceptions import (
     ConfigError,
     DataValidationError,
     LgsError,
@@ -82,9 +80,8 @@ from .exceptions import (
     SourceError,
     WarehouseError,
 )
-from .log import logger
-from .validate import _parse_dates, validate_rows
-from .warehouse import (
+from ..log import logger
+from ..warehouse import (
     RETAIL_COLUMNS,
     bulk_insert,
     describe_target,
@@ -94,6 +91,9 @@ from .warehouse import (
     load_sql,
     run_query,
 )
+from .batches import quarantine_table
+from .lock import hold_advisory_lock, hold_etl_lock
+from .validate import _parse_dates, validate_rows
 
 __all__ = [
     "STATUS_COLUMNS",
@@ -203,7 +203,7 @@ def ensure_etl_schema(engine: Engine) -> None:
     """Create the warehouse schema and the ETL tables ``etl_runs``, ``etl_watermarks``."""
     ensure_schema(engine)
     with engine.begin() as conn:
-        execute_sql_file(conn, "etl_schema")
+        execute_sql_file(conn, "schema/etl_tables")
 
 
 # --- source ------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ class _Source:
         """Check table ``retail`` has the OLTP columns; return whether invoice_date is text."""
         try:
             with self.conn.cursor() as cur:
-                cur.execute(_pg_sql("etl_source_columns"))
+                cur.execute(_pg_sql("ingest/etl/source_columns"))
                 types = {name: data_type for name, data_type, _ in cur.fetchall()}
         except psycopg2.Error as exc:
             raise SourceError(
@@ -280,7 +280,9 @@ class _Source:
 
     def copy_sql(self, low: datetime) -> str:
         """The ``COPY (window query) TO STDOUT`` statement for the window ``>= low``."""
-        name = "etl_source_window_text" if self.dates_are_text else "etl_source_window"
+        name = (
+            "ingest/etl/source_window_text" if self.dates_are_text else "ingest/etl/source_window"
+        )
         with self.conn.cursor() as cur:
             query = cur.mogrify(_pg_sql(name), {"low": low.isoformat(sep=" ")}).decode()
         return f"copy ({query}) to stdout with (format csv)"
@@ -403,14 +405,14 @@ def _parse_block(block: bytes) -> pd.DataFrame:
 
 def _replace_quarantine(conn: Connection, source_name: str, low: datetime) -> int:
     """Delete this source's quarantined rows whose line is in the window (or undated)."""
-    rows = run_query(conn, "etl_window_quarantine", source_name=source_name)
+    rows = run_query(conn, "ingest/etl/window_quarantine", source_name=source_name)
     if rows.empty:
         return 0
     dates = _parse_dates(
         pd.Series([json.loads(r).get("invoice_date") for r in rows["raw_row"]], dtype="object")
     )
     rows = rows[(dates.isna() | (dates >= low)).to_numpy()]
-    statement = text(load_sql("etl_delete_quarantine_lines", conn.dialect.name))
+    statement = text(load_sql("ingest/etl/delete_quarantine_lines", conn.dialect.name))
     statement = statement.bindparams(bindparam("line_nos", expanding=True))
     for batch_id, lines in rows.groupby("batch_id")["line_no"]:
         values = [int(v) for v in lines]
@@ -559,14 +561,14 @@ def _sync(
     log = logger.info if progress else logger.debug
     started_at = datetime.now()
     with engine.begin() as conn:
-        run_id = int(_scalar(run_query(conn, "etl_next_run_id")))
+        run_id = int(_scalar(run_query(conn, "ingest/etl/next_run_id")))
     state: dict[str, Any] = {"watermark_before": None, "window_start": None}
     tally = _Tally()
     try:
         with engine.connect() as conn:
             with conn.begin():
                 before = _as_datetime(
-                    _scalar(run_query(conn, "etl_watermark", source_name=source.key))
+                    _scalar(run_query(conn, "ingest/etl/watermark", source_name=source.key))
                 )
             low = before - timedelta(days=overlap_days) if before is not None else None
             state.update(watermark_before=before, window_start=low)
@@ -584,21 +586,21 @@ def _sync(
             staged = conn.dialect.name == "duckdb"
             if staged:
                 with conn.begin():
-                    execute_sql_file(conn, "etl_stage_create", memory_limit=_DUCKDB_MEMORY)
+                    execute_sql_file(conn, "ingest/etl/stage_create", memory_limit=_DUCKDB_MEMORY)
                 stage = ("etl_stage_retail", "etl_stage_quarantine")
                 _stream(conn, source, run_id, low, stage, True, tally, log)
             with conn.begin():
                 replaced = conn.execute(
-                    text(load_sql("etl_replace_window", conn.dialect.name)),
+                    text(load_sql("ingest/etl/replace_window", conn.dialect.name)),
                     {"source_name": source.key, "low": bound},
                 )
                 count_replaced = max(int(replaced.rowcount), 0)
                 _replace_quarantine(conn, source.key, bound)
-                if int(_scalar(run_query(conn, "etl_demo_batches")) or 0):
+                if int(_scalar(run_query(conn, "ingest/etl/demo_batches")) or 0):
                     logger.warning("etl run %s: removing the demo data, real data arrives", run_id)
-                    execute_sql_file(conn, "etl_drop_demo")
+                    execute_sql_file(conn, "ingest/etl/drop_demo")
                 if staged:
-                    execute_sql_file(conn, "etl_stage_publish")
+                    execute_sql_file(conn, "ingest/etl/stage_publish")
                 else:
                     _stream(conn, source, run_id, low, ("retail", "quarantine"), False, tally, log)
                 result = _finish_run(
@@ -642,7 +644,7 @@ def _finish_run(
     fingerprint = tally.fingerprint()
     execute_sql_file(
         conn,
-        "etl_save_batch",
+        "ingest/etl/save_batch",
         batch_id=run_id,
         source_name=source_name,
         source_fingerprint=f"etl:{fingerprint}",
@@ -654,7 +656,7 @@ def _finish_run(
     if after is not None:
         execute_sql_file(
             conn,
-            "etl_save_watermark",
+            "ingest/etl/save_watermark",
             source_name=source_name,
             watermark_at=after,
             run_id=run_id,
@@ -678,14 +680,14 @@ def _finish_run(
         quarantine_reasons=dict(tally.reasons),
     )
     _save_run(conn, result, "succeeded", None)
-    execute_sql_file(conn, "etl_prune_batches", source_name=source_name)
+    execute_sql_file(conn, "ingest/etl/prune_batches", source_name=source_name)
     return result
 
 
 def _save_run(conn: Connection, result: EtlResult, status: str, message: str | None) -> None:
     execute_sql_file(
         conn,
-        "etl_save_run",
+        "ingest/etl/save_run",
         run_id=result.run_id,
         source_name=result.source_name,
         status=status,
@@ -841,7 +843,7 @@ def etl_status(database_url: str | None = None, limit: int = 10) -> pd.DataFrame
         with engine.connect() as conn:
             if not inspect(conn).has_table("etl_runs"):
                 return pd.DataFrame(columns=STATUS_COLUMNS)
-            frame = run_query(conn, "etl_runs_recent", limit=int(limit))
+            frame = run_query(conn, "ingest/etl/runs_recent", limit=int(limit))
     finally:
         engine.dispose()
     return frame[STATUS_COLUMNS].reset_index(drop=True)
