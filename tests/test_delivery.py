@@ -25,15 +25,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
 
 from lgs_analysis.config import PROJECT_ROOT, Settings
+from lgs_analysis.delivery.config import DeliveryConfig, load_delivery_config
 from lgs_analysis.delivery.message import build_message, format_subject
-from lgs_analysis.delivery.send import (
-    DeliveryConfig,
-    deliveries_path,
-    load_delivery_config,
-    read_deliveries,
-    send_report,
-)
+from lgs_analysis.delivery.send import send_report
 from lgs_analysis.exceptions import ConfigError, DeliveryError
+from lgs_analysis.report.delivery_log import deliveries_path, read_deliveries
 from lgs_analysis.report.index import write_index
 
 # ---------------------------------------------------------------- a published version

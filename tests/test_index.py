@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from lgs_analysis.delivery.send import record_delivery
+from lgs_analysis.report.delivery_log import record_delivery
 from lgs_analysis.report.index import collect_index_entries, write_index
 from tests.test_delivery import METRICS, make_version_dir
 

@@ -12,7 +12,6 @@ import csv
 import html
 import io
 import json
-import math
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -20,43 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import ConfigError, DeliveryError
+from ..formatting import format_count, format_money, format_pct, is_missing
 
 __all__ = [
     "build_message",
     "read_metrics",
-    "format_money",
-    "format_pct",
-    "format_count",
     "format_subject",
     "campaign_csvs",
 ]
 
 FOCUS_SEGMENTS = ("Champions", "Can't Lose", "Hibernating")
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def format_money(value: Any) -> str:
-    """Pounds with pence: ``£1,234,567.89`` (``n/a`` when missing)."""
-    if _is_missing(value):
-        return "n/a"
-    return f"£{float(value):,.2f}"
-
-
-def format_pct(value: Any, signed: bool = True) -> str:
-    """A percentage with one decimal: ``+12.3%`` (``n/a`` when missing)."""
-    if _is_missing(value):
-        return "n/a"
-    return f"{float(value):+.1f}%" if signed else f"{float(value):.1f}%"
-
-
-def format_count(value: Any) -> str:
-    """An integer with thousands separators: ``25,900`` (``n/a`` when missing)."""
-    if _is_missing(value):
-        return "n/a"
-    return f"{int(value):,}"
 
 
 def read_metrics(version_dir: Path) -> dict[str, Any]:
@@ -192,7 +164,7 @@ def _segment_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str
 
 def _share(value: Any) -> float | None:
     """Shares are fractions in metrics.json; show them as percentages."""
-    return None if _is_missing(value) else float(value) * 100
+    return None if is_missing(value) else float(value) * 100
 
 
 def _action_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:

@@ -15,7 +15,8 @@ from ..config import get_settings
 from ..exceptions import NoDataError
 from ..log import logger
 from ..periods import Period, last_complete_month, parse_period
-from .send import DeliveryResult, load_delivery_config, send_report
+from .config import load_delivery_config
+from .send import DeliveryResult, send_report
 
 __all__ = ["MonthlyResult", "find_last_complete_month", "run_monthly"]
 

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..delivery.message import format_count, format_money, format_pct
-from ..delivery.send import read_deliveries, read_pending
 from ..exceptions import PeriodError
+from ..formatting import format_count, format_money, format_pct
 from ..periods import Period, parse_period
+from .delivery_log import read_deliveries, read_pending
 
 __all__ = ["write_index", "render_index", "collect_index_entries"]
 

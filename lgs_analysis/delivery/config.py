@@ -1,0 +1,92 @@
+"""``params/delivery.yaml``: who gets the report email, from whom, with which subject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import get_settings
+from ..exceptions import ConfigError
+
+__all__ = ["DeliveryConfig", "load_delivery_config"]
+
+
+_CONFIG_KEYS = {
+    "sender": str,
+    "recipients": list,
+    "subject": str,
+    "attach_campaign_csvs": bool,
+    "max_attempts": int,
+    "retry_backoff_seconds": (int, float),
+}
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """``params/delivery.yaml``: who gets the report and how the message looks.
+
+    The SMTP server and its credentials are not here: they come from ``LGS_SMTP_*``.
+    """
+
+    sender: str
+    recipients: list[str]
+    subject: str = "LGS RFM report {period}: net sales {net_sales}"
+    attach_campaign_csvs: bool = False
+    max_attempts: int = 4
+    retry_backoff_seconds: float = 2.0
+
+
+def _check_address(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {value!r} is not an email address")
+    parsed = getaddresses([value])
+    if len(parsed) != 1 or "@" not in parsed[0][1] or " " in parsed[0][1]:
+        raise ConfigError(f"{where}: {value!r} is not an email address")
+    return value.strip()
+
+
+def load_delivery_config(params_dir: Path | None = None) -> DeliveryConfig:
+    """Read and check ``<params_dir>/delivery.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, has an unknown key, a wrong type, no recipient or a
+        malformed address; the message names the file and the key.
+    """
+    path = Path(params_dir or get_settings().params_dir) / "delivery.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path} is missing: it names the report's recipients") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of setting: value")
+    for key, value in data.items():
+        if key not in _CONFIG_KEYS:
+            raise ConfigError(f"{path}: unknown key {key!r}; known: {', '.join(_CONFIG_KEYS)}")
+        expected = _CONFIG_KEYS[key]
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            raise ConfigError(f"{path}: {key} must be {expected}, got {value!r}")
+    if "sender" not in data:
+        raise ConfigError(f"{path}: 'sender' is required (the From address)")
+    recipients = [_check_address(r, f"{path}: recipients") for r in data.get("recipients") or []]
+    if not recipients:
+        raise ConfigError(f"{path}: 'recipients' must list at least one address")
+    attempts = int(data.get("max_attempts", DeliveryConfig.max_attempts))
+    backoff = float(data.get("retry_backoff_seconds", DeliveryConfig.retry_backoff_seconds))
+    if attempts < 1 or backoff < 0:
+        raise ConfigError(f"{path}: max_attempts must be >= 1 and retry_backoff_seconds >= 0")
+    return DeliveryConfig(
+        sender=_check_address(data["sender"], f"{path}: sender"),
+        recipients=recipients,
+        subject=data.get("subject", DeliveryConfig.subject),
+        attach_campaign_csvs=bool(data.get("attach_campaign_csvs", False)),
+        max_attempts=attempts,
+        retry_backoff_seconds=backoff,
+    )

@@ -1,0 +1,190 @@
+"""Send one message over SMTP: TLS, login, all recipients accepted or none, retries.
+
+Transient failures (connection refused or dropped, 4xx) are retried with backoff;
+permanent ones (authentication, a rejected recipient, an untrusted certificate) raise
+:class:`~lgs_analysis.exceptions.DeliveryError` at once.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import getaddresses
+
+from ..config import Settings, get_settings
+from ..exceptions import ConfigError, DeliveryError
+from ..log import logger
+
+__all__ = ["send_message", "server_name"]
+
+
+def server_name(settings: Settings) -> str:
+    """``host:port`` of the SMTP server, for messages and records."""
+    return f"{settings.smtp_host}:{settings.smtp_port}"
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    context = ssl.create_default_context()  # verifies the certificate and the host name
+    if settings.smtp_ca_file:
+        try:
+            context.load_verify_locations(cafile=settings.smtp_ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"LGS_SMTP_CA_FILE={settings.smtp_ca_file}: {exc}") from exc
+    if settings.smtp_tls == "ssl":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout, context=context
+        )
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    try:
+        smtp.ehlo()
+        if settings.smtp_tls == "starttls":
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if settings.smtp_user:
+            _login(smtp, settings)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _login(smtp: smtplib.SMTP, settings: Settings) -> None:
+    """AUTH once, with the best mechanism the server offers (a wrong password is tried once)."""
+    if not smtp.has_extn("auth"):
+        hint = " (set LGS_SMTP_TLS=starttls?)" if settings.smtp_tls == "none" else ""
+        raise smtplib.SMTPNotSupportedError(
+            f"LGS_SMTP_USER is set but the server offers no AUTH{hint}"
+        )
+    offered = smtp.esmtp_features["auth"].upper().split()
+    mechanism = next((m for m in ("CRAM-MD5", "PLAIN", "LOGIN") if m in offered), None)
+    if mechanism is None:
+        raise smtplib.SMTPNotSupportedError(f"no supported AUTH mechanism among {offered}")
+    smtp.user, smtp.password = settings.smtp_user, settings.smtp_password or ""
+    code, response = smtp.auth(
+        mechanism, getattr(smtp, f"auth_{mechanism.lower().replace('-', '_')}")
+    )
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, response)
+
+
+def _text(response: bytes | str) -> str:
+    return response.decode(errors="replace") if isinstance(response, bytes) else str(response)
+
+
+def _deliver_once(
+    message: bytes, sender: str, recipients: list[str], settings: Settings
+) -> tuple[int, str]:
+    """One connection: every RCPT must be accepted before DATA, else RSET and nobody gets it."""
+    smtp = _connect(settings)
+    try:
+        code, response = smtp.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, response, sender)
+        refused = {}
+        for recipient in recipients:
+            code, response = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, response)
+        if refused:
+            smtp.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, response = smtp.data(message)  # raises only if DATA itself is refused
+        if code != 250:  # the server did not accept the message
+            raise smtplib.SMTPDataError(code, response)
+        return code, _text(response)
+    finally:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
+def _classify(exc: BaseException, settings: Settings) -> tuple[bool, str]:
+    """(transient?, message) for an SMTP or socket failure."""
+    where = server_name(settings)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return False, (
+            f"SMTP authentication as {settings.smtp_user!r} failed at {where}: "
+            f"{exc.smtp_code} {_text(exc.smtp_error)} (check LGS_SMTP_USER/LGS_SMTP_PASSWORD)"
+        )
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        detail = "; ".join(f"{r}: {c} {_text(m)}" for r, (c, m) in exc.recipients.items())
+        transient = all(400 <= c < 500 for c in codes)
+        return transient, f"{where} refused recipient(s) {detail}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return False, f"{where}: {exc} (check LGS_SMTP_TLS and LGS_SMTP_USER)"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+        return 400 <= code < 500, f"{where} answered {code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True, f"{where} closed the connection: {exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return False, (
+            f"TLS certificate of {where} not trusted: {exc.verify_message} (for a private CA, "
+            "set LGS_SMTP_CA_FILE to its PEM file)"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return False, f"TLS with {where} failed: {exc} (check LGS_SMTP_TLS={settings.smtp_tls})"
+    if isinstance(exc, smtplib.SMTPException):
+        return False, f"SMTP error at {where}: {exc}"
+    if isinstance(exc, socket.gaierror):
+        return True, f"cannot resolve SMTP host {settings.smtp_host!r}: {exc}"
+    if isinstance(exc, OSError):
+        return True, f"cannot reach SMTP server {where}: {exc}"
+    raise exc
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    attempts: int
+    response: str
+
+
+def send_message(
+    message: EmailMessage,
+    settings: Settings | None = None,
+    max_attempts: int = 4,
+    retry_backoff_seconds: float = 2.0,
+) -> _Accepted:
+    """Send ``message`` to its To/Cc addresses; retry transient failures with backoff.
+
+    All recipients are accepted before the message is transmitted, or nobody gets it.
+    The Message-ID is kept across retries.
+
+    Returns
+    -------
+    _Accepted
+        ``attempts`` used and the server's final ``response``.
+
+    Raises
+    ------
+    DeliveryError
+        On a permanent failure (authentication, a rejected recipient, TLS trust), or
+        when the last attempt fails; the message names the server and the reason.
+    """
+    settings = settings or get_settings()
+    sender = getaddresses([message["From"]])[0][1]
+    recipients = [a for _, a in getaddresses(message.get_all("To", []) + message.get_all("Cc", []))]
+    data = message.as_bytes(policy=SMTP_POLICY)
+    for attempt in range(1, max_attempts + 1):
+        try:
+            code, response = _deliver_once(data, sender, recipients, settings)
+        except Exception as exc:  # noqa: BLE001 - classified, then re-raised or retried
+            transient, reason = _classify(exc, settings)
+            if not transient:
+                raise DeliveryError(f"email not sent: {reason}") from exc
+            if attempt == max_attempts:
+                raise DeliveryError(f"email not sent after {attempt} attempts: {reason}") from exc
+            delay = min(retry_backoff_seconds * 2 ** (attempt - 1), 60.0)
+            logger.warning("attempt %d failed (%s); retrying in %.1fs", attempt, reason, delay)
+            time.sleep(delay)
+            continue
+        return _Accepted(attempts=attempt, response=f"{code} {response}")
+    raise AssertionError("unreachable")
