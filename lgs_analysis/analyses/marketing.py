@@ -45,7 +45,7 @@ def collect_marketing(
         ``clv_monthly_discount_rate``, ``clv_holdout_months``, ``rfm_lookback_months``,
         ``segment_map``).
     scored : DataFrame
-        The period's scored customers (:func:`lgs_analysis.rfm.score_rfm`).
+        The period's scored customers (:func:`lgs_analysis.analyses.rfm.score_rfm`).
     snapshot : date or None
         Day after the last purchase of the RFM window: the CLV observation end.
 

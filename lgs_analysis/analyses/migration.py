@@ -1,6 +1,6 @@
 """Segment movement: where each customer's RFM segment was a period ago, and is now.
 
-Both sides are scored the same way (:func:`lgs_analysis.rfm.score_rfm` over the
+Both sides are scored the same way (:func:`lgs_analysis.analyses.rfm.score_rfm` over the
 trailing RFM window that ends where the period ends, and where the previous period
 ends). A customer scored on one side only is ``(none)`` on the other.
 """
@@ -67,7 +67,7 @@ def build_migration(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFra
     Parameters
     ----------
     current, previous : DataFrame
-        Scored customers (:func:`lgs_analysis.rfm.score_rfm` output) of the period and
+        Scored customers (:func:`lgs_analysis.analyses.rfm.score_rfm` output) of the period and
         of the period before it.
 
     Returns

@@ -44,7 +44,7 @@ def build_narrative(
     ----------
     shifts : DataFrame
         ``segment``, ``previous_customers``, ``customers``, ``change``
-        (:func:`lgs_analysis.migration.summarize_shifts`).
+        (:func:`lgs_analysis.analyses.migration.summarize_shifts`).
     migration : DataFrame
         The migration matrix (``from_segment``, ``to_segment``, ``customers``).
     segments : DataFrame

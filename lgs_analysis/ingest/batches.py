@@ -77,7 +77,7 @@ def load_batch(
     fingerprint : str
         Hash of the content; content already loaded is skipped.
     chunks : iterable of (good, rejected)
-        As returned by :func:`lgs_analysis.validate.validate_rows`. Consumed lazily,
+        As returned by :func:`lgs_analysis.ingest.validate.validate_rows`. Consumed lazily,
         so a large source never sits in memory whole.
     """
     ensure_schema(engine)

@@ -1,9 +1,9 @@
 """File loading: CSV, CSV.GZ, XLSX and the OLTP SQL dump into the warehouse.
 
 A file is read in chunks of about 100,000 rows, each chunk is validated
-(:func:`lgs_analysis.validate.validate_rows`) and the good rows go to the
+(:func:`lgs_analysis.ingest.validate.validate_rows`) and the good rows go to the
 warehouse by the bulk path while bad rows go to the quarantine with their line
-and reason (:func:`lgs_analysis.batches.load_batch`). The whole file is one
+and reason (:func:`lgs_analysis.ingest.batches.load_batch`). The whole file is one
 batch in one transaction: a failure loads nothing, and a file whose bytes were
 already loaded is skipped. Exact duplicate lines are the source's data and are
 kept.

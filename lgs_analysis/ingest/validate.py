@@ -15,7 +15,13 @@ import pyarrow as pa
 
 from ..warehouse import RETAIL_COLUMNS
 
-__all__ = ["RETAIL_SCHEMA", "QUARANTINE_COLUMNS", "validate_rows", "canonical_columns"]
+__all__ = [
+    "RETAIL_SCHEMA",
+    "QUARANTINE_COLUMNS",
+    "validate_rows",
+    "canonical_columns",
+    "parse_dates",
+]
 
 RETAIL_SCHEMA = pa.schema(
     [
@@ -66,7 +72,7 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype("string").str.strip() == "")
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
+def parse_dates(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[us]")
     text = values.astype("string").str.strip()
@@ -112,7 +118,7 @@ def validate_rows(
     invoice = frame["invoice_no"].astype("string").str.strip()
     stock = frame["stock_code"].astype("string").str.strip()
     quantity = _numbers(frame["quantity"])
-    dates = _parse_dates(frame["invoice_date"])
+    dates = parse_dates(frame["invoice_date"])
     price = _numbers(frame["unit_price"])
     customer_raw = frame["customer_id"]
     customer = _numbers(customer_raw)

@@ -1,7 +1,7 @@
 """Report sections of the marketing analyses: narrative, baskets, movement, cohorts, CLV.
 
-Like :mod:`lgs_analysis.sections`, each function only presents what
-:func:`lgs_analysis.marketing.collect_marketing` put in ``data.extras``.
+Like :mod:`lgs_analysis.report.sections`, each function only presents what
+:func:`lgs_analysis.analyses.marketing.collect_marketing` put in ``data.extras``.
 """
 
 from __future__ import annotations
