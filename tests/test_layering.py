@@ -108,9 +108,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_no_import_cycle():
     # a package's __init__ re-exporting its own modules is not a cycle between modules
-    graph = {
-        m: {t for t in targets if not m.startswith(t + ".")} for m, targets in GRAPH.items()
-    }
+    graph = {m: {t for t in targets if not m.startswith(t + ".")} for m, targets in GRAPH.items()}
     cycle = _find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 

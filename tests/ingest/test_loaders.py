@@ -21,7 +21,7 @@ from lgs_analysis.exceptions import DataValidationError
 from lgs_analysis.ingest.loaders import load_file
 from lgs_analysis.warehouse import ensure_schema, get_engine
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SAMPLE_CSV = FIXTURES / "retail_sample.csv"
 UCI = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice"]
 SPELLINGS = {

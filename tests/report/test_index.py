@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lgs_analysis.report.delivery_log import record_delivery
 from lgs_analysis.report.index import collect_index_entries, write_index
-from tests.test_delivery import METRICS, make_version_dir
+from tests.delivery.test_delivery import METRICS, make_version_dir
 
 
 class _Links(HTMLParser):

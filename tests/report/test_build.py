@@ -20,7 +20,7 @@ from lgs_analysis.analyses.rfm import SEGMENT_ORDER
 from lgs_analysis.exceptions import NoDataError, ReportExecutionError
 from lgs_analysis.report.build import build_report
 
-from .conftest import create_pg_database, drop_pg_database
+from ..conftest import create_pg_database, drop_pg_database
 
 TABLES = ["monthly", "segments", "customers"]
 

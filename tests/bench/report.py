@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-from .conftest import REAL_CSV
+from ..conftest import REAL_CSV
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def papermill_floor(runs: int = 3) -> float:

@@ -5,7 +5,7 @@ import pytest
 from lgs_analysis.exceptions import ParameterError
 from lgs_analysis.report.params import declared_parameters, load_params, parse_overrides
 
-PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params"
+PROJECT_PARAMS = Path(__file__).resolve().parents[2] / "params"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`make bench`: run every tests/bench_*.py module's run() and print its figures."""
+"""`make bench`: run every tests/bench/<section>.py module's run() and print its figures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ["bench_loading", "bench_demo", "bench_report", "bench_analyses", "bench_etl"]
+SECTIONS = ["loading", "demo", "report", "analyses", "etl"]
 
 
 def main() -> int:
@@ -18,7 +18,7 @@ def main() -> int:
         print(f"== {name}", flush=True)
         started = time.perf_counter()
         try:
-            module = importlib.import_module(f"tests.{name}")
+            module = importlib.import_module(f"tests.bench.{name}")
             for line in module.run():
                 print(f"  {line}", flush=True)
         except Exception as exc:  # report and go on with the other sections

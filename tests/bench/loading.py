@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .conftest import PG_SERVER_URL, REAL_CSV, REAL_SQL, create_pg_database, drop_pg_database
+from ..conftest import PG_SERVER_URL, REAL_CSV, REAL_SQL, create_pg_database, drop_pg_database
 
 
 def _time_load(source: Path, url: str) -> str:

@@ -20,9 +20,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from .conftest import PG_SERVER_URL, REAL_CSV, create_pg_database, drop_pg_database
+from ..conftest import PG_SERVER_URL, REAL_CSV, create_pg_database, drop_pg_database
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 BIG_ROWS = 10_000_000
 _OLTP_TABLE = """
 create table {name} (

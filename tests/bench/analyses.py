@@ -11,7 +11,7 @@ from lgs_analysis.periods import parse_period
 from lgs_analysis.report.params import load_params
 from lgs_analysis.warehouse import get_engine
 
-from .conftest import REAL_CSV
+from ..conftest import REAL_CSV
 
 
 def time_marketing(url: str, period_label: str, runs: int = 2) -> tuple[float, dict]:

@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .conftest import PG_SERVER_URL, create_pg_database, drop_pg_database
+from ..conftest import PG_SERVER_URL, create_pg_database, drop_pg_database
 
 
 def _time_generation(n_rows: int) -> str:

@@ -30,9 +30,9 @@ from lgs_analysis.ingest.etl import etl_status, format_etl_status, run_etl, sour
 from lgs_analysis.ingest.lock import hold_advisory_lock
 from lgs_analysis.warehouse import get_engine
 
-from .conftest import create_pg_database, drop_pg_database
+from ..conftest import create_pg_database, drop_pg_database
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 OLTP_TABLE = """
 create table {name} (
     invoice_no varchar(10), stock_code varchar(20), description varchar(64),
