@@ -40,6 +40,15 @@ def load(source: str) -> None:
     click.echo(result.summary())
 
 
+@cli.command("drop-demo")
+def drop_demo() -> None:
+    """Remove the generated demo data from the warehouse (real loads do this themselves)."""
+    from .ingest.demo import remove_demo
+
+    removed = remove_demo()
+    click.echo(f"removed {removed:,} demo lines" if removed else "the warehouse holds no demo data")
+
+
 @cli.command()
 @click.option("--source-url", default=None, hidden=True, help="Default: LGS_SOURCE_URL.")
 @click.option(

@@ -59,6 +59,12 @@ class DataValidationError(LgsError):
     exit_code = 5
 
 
+class MixedDataError(LgsError):
+    """The warehouse holds demo lines and real lines together; a report would mix them."""
+
+    exit_code = 5
+
+
 class ReportExecutionError(LgsError):
     """A template failed while papermill executed it; nothing was published."""
 
@@ -88,6 +94,7 @@ EXIT_CODES = {
         WarehouseError,
         SourceError,
         DataValidationError,
+        MixedDataError,
         ReportExecutionError,
         DeliveryError,
         LockedError,

@@ -3,6 +3,7 @@
 A load is a *batch*: every row it brings carries its ``batch_id``. Loading
 content whose fingerprint is already in ``load_batches`` is a no-op; loading a
 changed version of a source (same ``source_name``) replaces the earlier batch.
+A load of real data removes the demo data, and demo data never joins real data.
 Everything happens in one transaction, so a failed load changes nothing.
 """
 
@@ -15,12 +16,50 @@ from datetime import datetime
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from ..exceptions import MixedDataError
 from ..log import logger
-from ..warehouse import bulk_insert, ensure_schema
+from ..warehouse import bulk_insert, ensure_schema, execute_sql_file, run_query
 
-__all__ = ["LoadResult", "load_batch", "quarantine_table"]
+__all__ = [
+    "LoadResult",
+    "DemoState",
+    "load_batch",
+    "quarantine_table",
+    "demo_state",
+    "drop_demo",
+]
+
+
+@dataclass(frozen=True)
+class DemoState:
+    """Lines of demo batches and of real batches (files, ETL) the warehouse holds."""
+
+    demo_batches: int
+    demo_lines: int
+    real_lines: int
+
+    @property
+    def mixed(self) -> bool:
+        """True when demo and real lines sit side by side."""
+        return self.demo_lines > 0 and self.real_lines > 0
+
+
+def demo_state(conn: Connection | Engine) -> DemoState:
+    """How much demo and real data the warehouse holds (from ``load_batches``)."""
+    row = run_query(conn, "ingest/demo_batches").iloc[0]
+    return DemoState(
+        int(row["count_demo_batches"]), int(row["count_demo_lines"]), int(row["count_real_lines"])
+    )
+
+
+def drop_demo(conn: Connection) -> int:
+    """Remove every demo batch inside ``conn``'s transaction; return the demo lines removed."""
+    state = demo_state(conn)
+    if state.demo_batches:
+        execute_sql_file(conn, "ingest/drop_demo")
+    return state.demo_lines
 
 
 @dataclass(frozen=True)
@@ -33,15 +72,22 @@ class LoadResult:
     count_loaded: int
     count_quarantined: int
     skipped: bool = False
+    count_demo_removed: int = 0
 
     def summary(self) -> str:
-        """One line for the terminal."""
+        """One line for the terminal (two when the load removed the demo data)."""
         if self.skipped:
             return f"{self.source_name}: already loaded (batch {self.batch_id}); nothing changed"
-        return (
+        line = (
             f"{self.source_name}: read {self.count_read:,} rows, loaded {self.count_loaded:,}, "
             f"quarantined {self.count_quarantined:,} (batch {self.batch_id})"
         )
+        if self.count_demo_removed:
+            line += (
+                f"\nremoved the demo data ({self.count_demo_removed:,} generated lines): "
+                "reports now show only real data"
+            )
+        return line
 
 
 def quarantine_table(batch_id: int, source_name: str, rejected: pd.DataFrame) -> pa.Table:
@@ -100,6 +146,21 @@ def load_batch(
             logger.info("replacing batch %s of %s", old_id, source_name)
             for table in ("retail", "quarantine", "load_batches"):
                 conn.execute(text(f"delete from {table} where batch_id = :b"), {"b": old_id})
+        count_demo_removed = 0
+        if source_kind == "demo":
+            state = demo_state(conn)
+            if state.real_lines:
+                raise MixedDataError(
+                    f"the warehouse holds {state.real_lines:,} lines of real data; demo data "
+                    "is only ever loaded into a warehouse without real data"
+                )
+        else:
+            count_demo_removed = drop_demo(conn)
+            if count_demo_removed:
+                logger.warning(
+                    "removing the demo data (%s generated lines): real data arrives",
+                    f"{count_demo_removed:,}",
+                )
         count_read = count_loaded = count_quarantined = 0
         for good, rejected in chunks:
             count_read += good.num_rows + len(rejected)
@@ -127,4 +188,11 @@ def load_batch(
                 "at": datetime.now(),
             },
         )
-    return LoadResult(source_name, batch_id, count_read, count_loaded, count_quarantined)
+    return LoadResult(
+        source_name,
+        batch_id,
+        count_read,
+        count_loaded,
+        count_quarantined,
+        count_demo_removed=count_demo_removed,
+    )

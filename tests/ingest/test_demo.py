@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import text
 
+from lgs_analysis.exceptions import MixedDataError
 from lgs_analysis.ingest.batches import load_batch
 from lgs_analysis.ingest.demo import DEFAULT_ROWS, ensure_data, generate_demo, is_demo, load_demo
 from lgs_analysis.ingest.validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA
@@ -239,10 +240,10 @@ def _count(engine, sql: str) -> int:
         return int(conn.execute(text(sql)).scalar_one())
 
 
-def _load_file_batch(engine) -> None:
+def _load_file_batch(engine):
     frame = _table(2_000, seed=99)
     empty = pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    load_batch(
+    return load_batch(
         engine,
         source_kind="file",
         source_name="some_export.csv",
@@ -274,11 +275,43 @@ def test_ensure_data_keeps_real_data(duckdb_url):
     assert _count(engine, "select count(*) from retail") == 2_000
 
 
-def test_is_demo_when_demo_is_only_part_of_the_data(duckdb_url):
+def test_load_demo_refuses_a_warehouse_with_real_data(duckdb_url):
     engine = get_engine(duckdb_url)
     _load_file_batch(engine)
+    with pytest.raises(MixedDataError, match="2,000 lines of real data"):
+        load_demo(engine, n_rows=10_000)
+    assert is_demo(engine) is False
+
+
+def test_real_load_removes_the_demo_data_in_its_transaction(duckdb_url):
+    engine = get_engine(duckdb_url)
     load_demo(engine, n_rows=10_000)
     assert is_demo(engine) is True
+    result = _load_file_batch(engine)
+    assert result.count_demo_removed == 10_000
+    assert "removed the demo data (10,000 generated lines)" in result.summary()
+    assert is_demo(engine) is False
+    with engine.connect() as conn:
+        kinds = [r[0] for r in conn.execute(text("select source_kind from load_batches"))]
+        assert conn.execute(text("select count(*) from retail")).scalar_one() == 2_000
+    assert kinds == ["file"]
+
+
+def test_check_not_mixed_names_both_counts_and_the_fix(duckdb_url):
+    from lgs_analysis.ingest.demo import check_not_mixed
+
+    engine = get_engine(duckdb_url)
+    load_demo(engine, n_rows=10_000)
+    with engine.begin() as conn:  # a warehouse filled by hand or an older version
+        conn.execute(text("update load_batches set count_loaded = 9000"))
+        conn.execute(
+            text(
+                "insert into load_batches values (999, 'file', 'old.csv', 'x', 1000, 1000, 0, "
+                "current_timestamp)"
+            )
+        )
+    with pytest.raises(MixedDataError, match="9,000 demo lines and 1,000 real lines.*drop-demo"):
+        check_not_mixed(engine)
 
 
 def test_load_demo_loads_the_generated_lines_once(duckdb_url):

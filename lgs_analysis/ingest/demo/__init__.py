@@ -6,7 +6,7 @@ one, so that ``make report`` works on a fresh clone.
 """
 
 from .generate import DEFAULT_ROWS, GENERATOR_VERSION, generate_demo
-from .load import ensure_data, is_demo, load_demo
+from .load import check_not_mixed, ensure_data, is_demo, load_demo, remove_demo
 from .shop import FIRST_DAY, LAST_DAY
 
 __all__ = [
@@ -18,4 +18,6 @@ __all__ = [
     "load_demo",
     "is_demo",
     "ensure_data",
+    "check_not_mixed",
+    "remove_demo",
 ]

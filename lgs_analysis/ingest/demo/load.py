@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
+from ...exceptions import MixedDataError
 from ...log import logger
-from ...warehouse import data_range, ensure_schema, get_engine, run_query
-from ..batches import LoadResult, load_batch
+from ...warehouse import data_range, ensure_schema, get_engine
+from ..batches import LoadResult, demo_state, load_batch
 from ..validate import QUARANTINE_COLUMNS
 from .generate import DEFAULT_ROWS, GENERATOR_VERSION, generate_demo
 
-__all__ = ["load_demo", "is_demo", "ensure_data"]
+__all__ = ["load_demo", "is_demo", "ensure_data", "check_not_mixed", "remove_demo"]
 
 
 def load_demo(
@@ -45,7 +46,27 @@ def is_demo(conn: Connection | Engine) -> bool:
 
     The warehouse schema must exist (see :func:`lgs_analysis.warehouse.ensure_schema`).
     """
-    return int(run_query(conn, "ingest/demo_batches")["count_demo_batches"].iloc[0]) > 0
+    return demo_state(conn).demo_lines > 0
+
+
+def check_not_mixed(conn: Connection | Engine) -> None:
+    """Refuse a warehouse that holds demo and real lines together.
+
+    Every real load removes the demo data, so this only happens to a warehouse filled by
+    an older version or by hand.
+
+    Raises
+    ------
+    MixedDataError
+        Naming both counts and the fix.
+    """
+    state = demo_state(conn)
+    if state.mixed:
+        raise MixedDataError(
+            f"the warehouse holds {state.demo_lines:,} demo lines and {state.real_lines:,} "
+            "real lines together, so every figure would mix them. Remove the demo data with "
+            "`.venv/bin/lgs drop-demo` (or load your real data again), then rerun the report."
+        )
 
 
 def ensure_data(engine: Engine) -> bool:
@@ -55,6 +76,11 @@ def ensure_data(engine: Engine) -> bool:
     -------
     bool
         True when the warehouse holds demo data (loaded now or before).
+
+    Raises
+    ------
+    MixedDataError
+        When the warehouse holds demo and real lines together.
     """
     ensure_schema(engine)
     with engine.connect() as conn:
@@ -65,4 +91,15 @@ def ensure_data(engine: Engine) -> bool:
         logger.warning(message)
         return True
     with engine.connect() as conn:
+        check_not_mixed(conn)
         return is_demo(conn)
+
+
+def remove_demo(engine: Engine | None = None) -> int:
+    """Remove the demo data from the warehouse (``lgs drop-demo``); return the lines removed."""
+    from ..batches import drop_demo
+
+    engine = engine or get_engine()
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        return drop_demo(conn)

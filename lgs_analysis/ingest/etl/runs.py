@@ -65,6 +65,7 @@ class EtlResult:
     count_quarantined: int
     source_fingerprint: str
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    count_demo_removed: int = 0
 
     @property
     def seconds(self) -> float:
@@ -95,6 +96,11 @@ class EtlResult:
         before, after = show_time(self.watermark_before), show_time(self.watermark_after)
         lines.append(f"  watermark    {before} -> {after}")
         lines.append(f"  fingerprint  {self.source_fingerprint}")
+        if self.count_demo_removed:
+            lines.append(
+                f"  demo data    removed ({self.count_demo_removed:,} generated lines): "
+                "reports now show only real data"
+            )
         return "\n".join(lines)
 
 

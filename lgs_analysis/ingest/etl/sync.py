@@ -84,7 +84,7 @@ from ...warehouse import (
     load_sql,
     run_query,
 )
-from ..batches import quarantine_table
+from ..batches import drop_demo, quarantine_table
 from ..lock import hold_advisory_lock, hold_etl_lock
 from ..validate import parse_dates, validate_rows
 from .runs import EtlResult, record_failure, save_run, show_time
@@ -299,9 +299,14 @@ def _sync(
                 )
                 count_replaced = max(int(replaced.rowcount), 0)
                 _replace_quarantine(conn, source.key, bound)
-                if int(_scalar(run_query(conn, "ingest/etl/demo_batches")) or 0):
-                    logger.warning("etl run %s: removing the demo data, real data arrives", run_id)
-                    execute_sql_file(conn, "ingest/etl/drop_demo")
+                count_demo_removed = drop_demo(conn)
+                if count_demo_removed:
+                    logger.warning(
+                        "etl run %s: removing the demo data (%s generated lines), real data "
+                        "arrives",
+                        run_id,
+                        f"{count_demo_removed:,}",
+                    )
                 if staged:
                     execute_sql_file(conn, "ingest/etl/stage_publish")
                 else:
@@ -317,6 +322,7 @@ def _sync(
                     before,
                     low,
                     count_replaced,
+                    count_demo_removed,
                 )
     except Exception as exc:
         record_failure(
@@ -342,6 +348,7 @@ def _finish_run(
     before: datetime | None,
     low: datetime | None,
     count_replaced: int,
+    count_demo_removed: int = 0,
 ) -> EtlResult:
     """Register the batch, move the watermark, record the run (inside the run's transaction)."""
     after = before if tally.last_at is None else max(filter(None, [before, tally.last_at]))
@@ -383,6 +390,7 @@ def _finish_run(
         count_quarantined=tally.count_quarantined,
         source_fingerprint=fingerprint,
         quarantine_reasons=dict(tally.reasons),
+        count_demo_removed=count_demo_removed,
     )
     save_run(conn, result, "succeeded", None)
     execute_sql_file(conn, "ingest/etl/prune_batches", source_name=source_name)
