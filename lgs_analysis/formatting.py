@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 from typing import Any
 
-__all__ = ["is_missing", "format_money", "format_pct", "format_count"]
+__all__ = [
+    "is_missing",
+    "format_money",
+    "format_pct",
+    "format_count",
+    "format_date",
+    "format_window",
+]
 
 
 def is_missing(value: Any) -> bool:
@@ -32,3 +40,13 @@ def format_count(value: Any) -> str:
     if is_missing(value):
         return "n/a"
     return f"{int(value):,}"
+
+
+def format_date(day: date) -> str:
+    """A day as the reports write it: ``9 Dec 2011``."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def format_window(start: date, end: date) -> str:
+    """A window [start, end) in words, its last day included: ``1 Dec 2011 to 9 Dec 2011``."""
+    return f"{format_date(start)} to {format_date(end - timedelta(days=1))}"

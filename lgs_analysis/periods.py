@@ -8,7 +8,14 @@ from datetime import date, datetime
 
 from .exceptions import PeriodError
 
-__all__ = ["Period", "parse_period", "add_months", "last_complete_month", "ACCEPTED_FORMS"]
+__all__ = [
+    "Period",
+    "parse_period",
+    "add_months",
+    "shift_months",
+    "last_complete_month",
+    "ACCEPTED_FORMS",
+]
 
 ACCEPTED_FORMS = "YYYY (e.g. 2011), YYYY-Qn (e.g. 2011-Q4) or YYYY-MM (e.g. 2011-11)"
 _PATTERNS = {
@@ -23,6 +30,16 @@ def add_months(day: date, months: int) -> date:
     """Return the first of the month ``months`` after ``day``'s month (negative goes back)."""
     index = day.year * 12 + (day.month - 1) + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def shift_months(day: date, months: int) -> date:
+    """The same day ``months`` months later (negative goes back), clipped to the month's end.
+
+    ``shift_months(date(2011, 12, 10), -1)`` is 10 Nov 2011; 31 Mar less one month is 28 Feb.
+    """
+    first = add_months(day, months)
+    last_day = (add_months(first, 1) - first).days
+    return first.replace(day=min(day.day, last_day))
 
 
 @dataclass(frozen=True)

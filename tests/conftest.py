@@ -106,3 +106,27 @@ def real_frame(real_csv: Path):
     import pandas as pd
 
     return pd.read_csv(real_csv, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="session")
+def real_pg_url(pg_server: str, real_csv: Path) -> Iterator[str]:
+    """A PostgreSQL warehouse holding the real data, loaded once per test session."""
+    from lgs_analysis.ingest.loaders import load_file
+    from lgs_analysis.warehouse import get_engine
+
+    url = create_pg_database(pg_server)
+    try:
+        engine = get_engine(url)
+        load_file(real_csv, engine, progress=False)
+        engine.dispose()
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def real_raw(real_csv: Path):
+    """The real file with amount, month and invoice kinds (tests/report/reference.py)."""
+    from tests.report.reference import read_raw
+
+    return read_raw(real_csv)

@@ -33,7 +33,15 @@ __all__ = [
     "pick_segment_products",
 ]
 
-PRODUCT_COLUMNS = ["stock_code", "description", "invoices", "quantity", "revenue"]
+PRODUCT_COLUMNS = [
+    "stock_code",
+    "description",
+    "invoices",
+    "net_quantity",
+    "net_revenue",
+    "gross_quantity",
+    "gross_revenue",
+]
 TOP_PRODUCT_COLUMNS = [
     *PRODUCT_COLUMNS,
     "rank_by_invoices",
@@ -55,7 +63,8 @@ SEGMENT_PRODUCT_COLUMNS = [
     "description",
     "buyers",
     "buyer_share",
-    "others_share",
+    "purchase_share",
+    "others_purchase_share",
     "index_vs_others",
     "promote_stock_code",
     "promote_description",
@@ -63,8 +72,8 @@ SEGMENT_PRODUCT_COLUMNS = [
 ]
 _RANKS = {
     "rank_by_invoices": "invoices",
-    "rank_by_quantity": "quantity",
-    "rank_by_revenue": "revenue",
+    "rank_by_quantity": "net_quantity",
+    "rank_by_revenue": "net_revenue",
 }
 
 Conn = Connection | Engine
@@ -91,9 +100,11 @@ def fetch_products(conn: Conn, start: date, end: date) -> tuple[pd.DataFrame, in
     Returns
     -------
     products : DataFrame
-        Columns :data:`PRODUCT_COLUMNS`: ``invoices`` = baskets holding the product,
-        ``quantity`` = units, ``revenue`` = sum of amount; ``description`` is the stock
-        code's most frequent description in the window.
+        Columns :data:`PRODUCT_COLUMNS`: ``invoices`` = baskets holding the product;
+        ``gross_quantity`` and ``gross_revenue`` = units and amount of its basket lines;
+        ``net_quantity`` and ``net_revenue`` = the same plus the window's cancellation
+        lines of the stock code; ``description`` is the stock code's most frequent
+        description in the window.
     count_baskets : int
         Baskets in the window (0 when there is none).
     """
@@ -104,8 +115,10 @@ def fetch_products(conn: Conn, start: date, end: date) -> tuple[pd.DataFrame, in
             "stock_code": raw["stock_code"].astype(str),
             "description": raw["description"].astype(str),
             "invoices": raw["count_baskets"].astype("int64"),
-            "quantity": raw["quantity"].astype("int64"),
-            "revenue": raw["revenue"].astype("float64"),
+            "net_quantity": raw["net_quantity"].astype("int64"),
+            "net_revenue": raw["net_revenue"].astype("float64"),
+            "gross_quantity": raw["gross_quantity"].astype("int64"),
+            "gross_revenue": raw["gross_revenue"].astype("float64"),
         }
     )
     return products, total
@@ -139,13 +152,14 @@ def fetch_customer_products(conn: Conn, start: date, end: date) -> pd.DataFrame:
 
 
 def rank_top_products(products: pd.DataFrame, top_n: int = 10) -> pd.DataFrame:
-    """The products in the top ``top_n`` by invoices, by quantity or by revenue.
+    """The products in the top ``top_n`` by invoices, by net quantity or by net revenue.
 
     Returns
     -------
     DataFrame
         Columns :data:`TOP_PRODUCT_COLUMNS` (ranks are 1 = most; ties by stock code),
-        sorted by rank by invoices.
+        sorted by rank by invoices. Quantity and revenue ranks use the net values, so an
+        order cancelled in the window does not make a top product.
     """
     _check_columns(products, PRODUCT_COLUMNS, "products")
     if products.empty:
@@ -320,8 +334,9 @@ def pick_segment_products(
 
     For every segment, its ``top_n`` most bought products (by customers who bought
     them) among those that take a larger part of its purchases than of the other
-    customers' (``index_vs_others`` > 1, purchases being customer-product pairs) and
-    that at least ``min_buyer_share`` of its customers bought. Each carries
+    customers' (purchases being customer-product pairs: ``index_vs_others`` =
+    ``purchase_share`` / ``others_purchase_share`` > 1) and that at least
+    ``min_buyer_share`` of its customers bought. Each carries
     the product to promote alongside it: the most confident rule consequent (single
     product) whose antecedent is that product, when ``rules`` has one.
 
@@ -336,7 +351,6 @@ def pick_segment_products(
     bought = customer_products[["customer_id", "stock_code"]].drop_duplicates()
     bought = bought.merge(scored[["customer_id", "segment"]], on="customer_id", how="inner")
     sizes = scored["segment"].value_counts()
-    total = len(scored)
     all_buyers = bought.groupby("stock_code").size()
     cross_sell: dict[str, tuple[str, float]] = {}
     if rules is not None and not rules.empty:
@@ -356,12 +370,14 @@ def pick_segment_products(
         elsewhere = (all_buyers.reindex(buyers.index) - buyers).astype("float64")
         frame = pd.DataFrame({"buyers": buyers})
         frame["buyer_share"] = frame["buyers"] / size
-        frame["others_share"] = elsewhere / (total - size) if total > size else 0.0
-        # the product's part of the segment's purchases against its part of the others'
-        # (purchases = customer-product pairs), so rare buyers compare fairly
+        # the product's part of the segment's purchases and of the other customers'
+        # (purchases = customer-product pairs), so a segment that buys little still
+        # compares fairly; the index is the ratio of these two shares
         pairs_in, pairs_out = int(inside.sum()), int((~inside).sum())
-        frame["index_vs_others"] = (frame["buyers"] / pairs_in) / (
-            elsewhere.where(elsewhere > 0) / pairs_out if pairs_out else np.nan
+        frame["purchase_share"] = frame["buyers"] / pairs_in
+        frame["others_purchase_share"] = elsewhere / pairs_out if pairs_out else np.nan
+        frame["index_vs_others"] = frame["purchase_share"] / frame["others_purchase_share"].where(
+            frame["others_purchase_share"] > 0
         )
         frame = frame[
             (frame["buyer_share"] >= min_buyer_share)

@@ -153,6 +153,10 @@ def _maximise(name: str, loglik: Any, start: np.ndarray) -> tuple[np.ndarray, fl
 def fit_clv(summary: pd.DataFrame) -> ClvFit:
     """Fit BG/NBD on all customers and Gamma-Gamma on those with repeat purchases.
 
+    Gamma-Gamma is fitted on the customers with repeat purchases whose net spend per
+    repeat purchase is positive; those who cancelled everything they bought again are
+    left out.
+
     Maximum likelihood over log-parameters bounded to [e^-15, e^15], so an estimate
     at a boundary (e.g. no dropout, ``a`` -> 0) is still a fit.
 
@@ -223,11 +227,17 @@ def expected_purchases(
 
 
 def expected_spend(fit: ClvFit, frequency: pd.Series, monetary_value: pd.Series) -> np.ndarray:
-    """Gamma-Gamma expected spend per purchase: p (v + x m) / (p x + q - 1)."""
+    """Gamma-Gamma expected spend per purchase: p (v + x m) / (p x + q - 1).
+
+    A repeat customer whose net spend per repeat purchase is 0 or less (they cancelled
+    what they bought again) is expected to spend 0: the model cannot describe them, and
+    a refund is no sign of value.
+    """
     p, q, v = fit.gamma_gamma
     x = np.asarray(frequency, dtype="float64")
     m = np.asarray(monetary_value, dtype="float64")
-    return p * (v + x * m) / (p * x + q - 1)
+    spend = p * (v + x * np.maximum(m, 0)) / (p * x + q - 1)
+    return np.where((x > 0) & (m <= 0), 0.0, spend)
 
 
 def predict_clv(

@@ -14,7 +14,13 @@ from sqlalchemy.engine import Connection, Engine
 from ..periods import add_months
 from ..warehouse import run_query
 
-__all__ = ["COHORT_COLUMNS", "fetch_cohorts", "build_cohort_table", "pivot_retention"]
+__all__ = [
+    "COHORT_COLUMNS",
+    "fetch_cohorts",
+    "build_cohort_table",
+    "pivot_retention",
+    "next_month_retention",
+]
 
 COHORT_COLUMNS = [
     "cohort_month",
@@ -97,3 +103,23 @@ def build_cohort_table(activity: pd.DataFrame, end: date) -> pd.DataFrame:
 def pivot_retention(cohorts: pd.DataFrame) -> pd.DataFrame:
     """Cohorts as rows, months since the first purchase as columns, retention as values."""
     return cohorts.pivot(index="cohort_month", columns="months_since_first", values="retention")
+
+
+def next_month_retention(cohorts: pd.DataFrame, exclude: list[str] | None = None) -> dict:
+    """The share of customers who buy again in the month after their first purchase.
+
+    Weighted over the cohorts that have a following month, leaving out ``exclude``
+    (``YYYY-MM``): the first month the warehouse holds is such a cohort, since its
+    "new" customers include everyone who bought before the data starts.
+
+    Returns
+    -------
+    dict
+        ``share`` (None without any cohort), ``cohorts`` and ``customers`` counted.
+    """
+    later = cohorts[
+        (cohorts["months_since_first"] == 1) & ~cohorts["cohort_month"].isin(exclude or [])
+    ]
+    customers = int(later["customers"].sum())
+    share = float(later["active_customers"].sum() / customers) if customers else None
+    return {"share": share, "cohorts": int(len(later)), "customers": customers}

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from ..log import logger
 from ..periods import Period
 from . import basket, clv, cohorts, migration, rfm
+from .coverage import DataSpan
 
 __all__ = ["FOCUS_SEGMENTS", "collect_marketing"]
 
@@ -29,6 +30,7 @@ def collect_marketing(
     params: dict[str, Any],
     scored: pd.DataFrame,
     snapshot: date | None,
+    span: DataSpan,
 ) -> dict[str, Any]:
     """Run the basket, segment-movement, cohort and CLV analyses for ``period``.
 
@@ -41,13 +43,16 @@ def collect_marketing(
         movement use the RFM window (``rfm_lookback_months`` up to the period end).
     params : dict
         Merged report parameters (``min_support``, ``min_confidence``, ``min_lift``,
-        ``max_rules``, ``top_products``, ``cohort_months``, ``clv_horizon_months``,
-        ``clv_monthly_discount_rate``, ``clv_holdout_months``, ``rfm_lookback_months``,
-        ``segment_map``).
+        ``max_rules``, ``max_itemset_size``, ``top_products``, ``cohort_months``,
+        ``clv_horizon_months``, ``clv_monthly_discount_rate``, ``clv_holdout_months``,
+        ``rfm_lookback_months``, ``rfm_monetary``, ``segment_map``).
     scored : DataFrame
         The period's scored customers (:func:`lgs_analysis.analyses.rfm.score_rfm`).
     snapshot : date or None
         Day after the last purchase of the RFM window: the CLV observation end.
+    span : DataSpan
+        The days the warehouse holds: segment movement is computed only when it holds
+        the previous period as fully as this one.
 
     Returns
     -------
@@ -71,6 +76,7 @@ def collect_marketing(
         min_confidence=float(params["min_confidence"]),
         min_lift=float(params["min_lift"]),
         max_rules=len(items) + 1,
+        max_len=int(params["max_itemset_size"]),
     )
     rules = all_rules.head(int(params["max_rules"]))
     top_products = basket.rank_top_products(products, int(params["top_products"]))
@@ -88,14 +94,32 @@ def collect_marketing(
         segment_products=segment_products,
     )
 
-    # segment movement
+    # segment movement: only against a previous period the warehouse holds as fully
     previous = period.previous()
-    basis, _ = rfm.fetch_rfm_basis(conn, previous.lookback_start(lookback), previous.end)
-    previous_scored = rfm.score_rfm(basis, segment_map=segment_map)
-    matrix = migration.build_migration(scored, previous_scored)
-    movers = migration.find_at_risk_movers(scored, previous_scored)
+    monetary = str(params.get("rfm_monetary", "net"))
+    current_cover = span.coverage(period.start, period.end)
+    previous_cover = span.coverage(previous.start, previous.end)
     out.update(
         previous_period=previous,
+        previous_rfm_start=previous.lookback_start(lookback),
+        movement_comparable=previous_cover >= current_cover and previous_cover > 0,
+        movement_reason="",
+    )
+    if out["movement_comparable"]:
+        basis, _ = rfm.fetch_rfm_basis(conn, out["previous_rfm_start"], previous.end, monetary)
+        previous_basis, _ = rfm.split_refunded(basis, monetary)
+        previous_scored = rfm.score_rfm(previous_basis, segment_map=segment_map)
+        matrix = migration.build_migration(scored, previous_scored)
+        movers = migration.find_at_risk_movers(scored, previous_scored)
+    else:
+        out["movement_reason"] = (
+            f"{span.describe()}: it covers {previous_cover:.0%} of {previous.label} against "
+            f"{current_cover:.0%} of {period.label}, so there is no comparable baseline for "
+            "segment movement"
+        )
+        matrix = migration.build_migration(scored.head(0), scored.head(0))
+        movers = migration.find_at_risk_movers(scored.head(0), scored.head(0))
+    out.update(
         migration=matrix,
         shifts=migration.summarize_shifts(matrix),
         movers=movers,
@@ -103,6 +127,9 @@ def collect_marketing(
 
     # cohorts
     out["cohorts"] = cohorts.fetch_cohorts(conn, period.end, int(params["cohort_months"]))
+    first_month = [] if span.empty else [f"{span.first_day:%Y-%m}"]
+    out["first_data_month"] = first_month[0] if first_month else None
+    out["cohort_next_month"] = cohorts.next_month_retention(out["cohorts"], exclude=first_month)
 
     # customer value
     clv_table = pd.DataFrame(columns=["customer_id", "segment", "predicted_clv_12m"])
@@ -152,6 +179,8 @@ def _metrics(out: dict[str, Any]) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "baskets": out["count_baskets"],
         "basket_rules": len(out["rules"]),
+        "basket_rules_qualifying": out["count_qualifying_rules"],
+        "segment_movement_comparable": bool(out["movement_comparable"]),
         "at_risk_movers": len(out["movers"]),
         "at_risk_movers_previous_revenue": round(
             float(out["movers"]["previous_monetary"].sum()), 2

@@ -1,73 +1,55 @@
-"""The report's opening narrative, written from the figures (never by hand)."""
+"""The report's opening narrative, written from the figures (never by hand).
+
+Every sentence names the window its figures cover, and a sentence that would compare
+against a baseline the warehouse does not hold says so instead of giving a figure.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
-__all__ = ["build_narrative"]
+from .coverage import Comparison
 
-_FOCUS = ("Champions", "Can't Lose", "Hibernating")
+__all__ = ["build_narrative", "narrative_markdown", "FOCUS"]
+
+FOCUS = ("Champions", "Can't Lose", "Hibernating")
 
 
 def _money(value: float) -> str:
     return f"£{value:,.0f}"
 
 
-def _change(now: float, before: float) -> str:
-    if not before:
-        return "with no sales to compare against"
-    pct = (now - before) / abs(before) * 100
+def _sales_sentence(
+    period_label: str, window_text: str, period_complete: bool, net_sales: float
+) -> str:
+    partial = "" if period_complete else ", the last day of data in the period"
+    return (
+        f"Net sales in {period_label} ({window_text}{partial}) were **{_money(net_sales)}**, "
+        "cancellations deducted."
+    )
+
+
+def _comparison_sentence(comparison: Comparison, base_net: float | None, now: float) -> str:
+    against = "in the previous period" if comparison.kind == "previous" else "a year before"
+    if not comparison.comparable or base_net is None:
+        return f"There is no comparable baseline {against}: {comparison.reason}."
+    if not base_net:
+        return f"There is no baseline {against}: {comparison.describe_base()} had no sales."
+    pct = (now - base_net) / abs(base_net) * 100
     word = "up" if pct >= 0 else "down"
-    return f"{word} {abs(pct):.1f}% on {_money(before)}"
+    lead = "That is" if comparison.kind == "previous" else "Year on year, that is"
+    return f"{lead} {word} {abs(pct):.1f}% on {_money(base_net)} in {comparison.describe_base()}."
 
 
-def build_narrative(
-    *,
-    period_label: str,
-    previous_label: str,
-    net_sales: float,
-    previous_net_sales: float,
+def _movement_sentences(
+    rfm_window_text: str,
+    previous_rfm_window_text: str,
     shifts: pd.DataFrame,
     migration: pd.DataFrame,
-    segments: pd.DataFrame,
-    campaigns: dict[str, str],
-    movers: pd.DataFrame | None = None,
-    clv_by_segment: pd.DataFrame | None = None,
-    previous_note: str = "",
-    top_shifts: int = 3,
-) -> str:
-    """Markdown summary: revenue and its change, the biggest segment shifts, three actions.
-
-    Parameters
-    ----------
-    shifts : DataFrame
-        ``segment``, ``previous_customers``, ``customers``, ``change``
-        (:func:`lgs_analysis.analyses.migration.summarize_shifts`).
-    migration : DataFrame
-        The migration matrix (``from_segment``, ``to_segment``, ``customers``).
-    segments : DataFrame
-        ``segment``, ``customers``, ``revenue`` of the current RFM window.
-    campaigns : dict
-        Segment -> recommended campaign.
-    movers : DataFrame, optional
-        Champions and Loyal Customers who slid (``previous_monetary``).
-    clv_by_segment : DataFrame, optional
-        ``segment``, ``predicted_clv_12m``; adds the predicted value at stake.
-    previous_note : str
-        Said after the previous period's name (e.g. that its data is partial).
-
-    Returns
-    -------
-    str
-        Markdown.
-    """
-    lines = ["## Summary", ""]
-    lines.append(
-        f"Net sales in {period_label} were **{_money(net_sales)}**, "
-        f"{_change(net_sales, previous_net_sales)} in {previous_label}{previous_note}."
-    )
+    movers: pd.DataFrame | None,
+    top_shifts: int,
+) -> list[str]:
+    out = []
     movement = shifts[shifts["change"] != 0].copy()
     if not movement.empty:
         movement["size"] = movement["change"].abs()
@@ -79,8 +61,10 @@ def build_narrative(
             f"{row.previous_customers:,} to {row.customers:,} customers"
             for row in biggest.itertuples()
         ]
-        lines.append("")
-        lines.append("The biggest segment shifts: " + "; ".join(parts) + ".")
+        out.append(
+            f"Scored over {previous_rfm_window_text} and again over {rfm_window_text}, the "
+            "biggest segment shifts: " + "; ".join(parts) + "."
+        )
     flows = migration[
         (migration["from_segment"] != migration["to_segment"])
         & (migration["from_segment"] != "(none)")
@@ -88,38 +72,118 @@ def build_narrative(
     ]
     if not flows.empty:
         top = flows.sort_values(["customers", "from_segment"], ascending=[False, True]).iloc[0]
-        lines.append(
+        out.append(
             f"The largest move between segments: {int(top['customers']):,} customers went from "
             f"{top['from_segment']} to {top['to_segment']}."
         )
     if movers is not None and not movers.empty:
-        lines.append(
+        out.append(
             f"{len(movers):,} Champions and Loyal Customers slid into At Risk, Can't Lose or "
-            f"Hibernating; they had spent {_money(float(movers['previous_monetary'].sum()))} "
-            f"in {previous_label}."
+            f"Hibernating: they spent {_money(float(movers['previous_monetary'].sum()))} in "
+            f"{previous_rfm_window_text} and "
+            f"{_money(float(movers['current_monetary'].sum()))} in {rfm_window_text}."
         )
-    lines += ["", "**Recommended actions**", ""]
+    return out
+
+
+def build_narrative(
+    *,
+    period_label: str,
+    window_text: str,
+    period_complete: bool,
+    net_sales: float,
+    comparisons: list[tuple[Comparison, float | None]],
+    rfm_window_text: str,
+    previous_rfm_window_text: str,
+    movement_comparable: bool,
+    movement_reason: str,
+    shifts: pd.DataFrame,
+    migration: pd.DataFrame,
+    segments: pd.DataFrame,
+    campaigns: dict[str, str],
+    movers: pd.DataFrame | None = None,
+    clv_by_segment: pd.DataFrame | None = None,
+    refunded: pd.DataFrame | None = None,
+    monetary_rule: str = "net",
+    top_shifts: int = 3,
+) -> list[str]:
+    """The summary as Markdown paragraphs: sales and their change, shifts, actions.
+
+    Parameters
+    ----------
+    window_text : str
+        The days the period's figures cover (``1 Nov 2011 to 30 Nov 2011``).
+    comparisons : list of (Comparison, float or None)
+        Each baseline comparison with the baseline's net sales (None: not comparable).
+    rfm_window_text, previous_rfm_window_text : str
+        The RFM windows of this period and of the previous one (``the 12 months to ...``).
+    movement_comparable : bool
+        Whether segment movement has a comparable baseline; ``movement_reason`` says why
+        not.
+    shifts, migration, movers : DataFrame
+        As from :mod:`lgs_analysis.analyses.migration`.
+    segments : DataFrame
+        ``segment``, ``customers``, ``revenue`` of the current RFM window.
+    campaigns : dict
+        Segment -> recommended campaign.
+    clv_by_segment : DataFrame, optional
+        ``segment``, ``predicted_clv_12m``; adds the predicted value at stake.
+    refunded : DataFrame, optional
+        Customers who bought in the RFM window and cancelled everything
+        (``gross_spend``).
+    monetary_rule : {'net', 'gross'}
+        Which spend scores customers; named in the actions.
+
+    Returns
+    -------
+    list of str
+        Markdown paragraphs (a numbered list for the actions), each sentence naming
+        the window of its figures.
+    """
+    paragraphs = [
+        " ".join(
+            [
+                _sales_sentence(period_label, window_text, period_complete, net_sales),
+                *(_comparison_sentence(c, base, net_sales) for c, base in comparisons),
+            ]
+        )
+    ]
+    if movement_comparable:
+        moves = _movement_sentences(
+            rfm_window_text, previous_rfm_window_text, shifts, migration, movers, top_shifts
+        )
+        if moves:
+            paragraphs.append(" ".join(moves))
+    else:
+        paragraphs.append(f"Segment movement is not shown: {movement_reason}.")
+    if refunded is not None and not refunded.empty:
+        scored = "are not scored" if monetary_rule == "net" else "are scored on gross spend"
+        paragraphs.append(
+            f"{len(refunded):,} customers bought in {rfm_window_text} and then cancelled "
+            f"everything ({_money(float(refunded['gross_spend'].sum()))} ordered, net spend "
+            f"£0 or less): they {scored} and are listed in `tables/refunded_customers.csv`."
+        )
     seg = segments.set_index("segment")
     clv = (
         clv_by_segment.set_index("segment")["predicted_clv_12m"]
         if clv_by_segment is not None and not clv_by_segment.empty
         else None
     )
-    for number, name in enumerate(_FOCUS, start=1):
+    actions = ["**Recommended actions**", ""]
+    for number, name in enumerate(FOCUS, start=1):
         customers = int(seg["customers"].get(name, 0))
         revenue = float(seg["revenue"].get(name, 0.0))
-        stake = f"{customers:,} customers who spent {_money(revenue)} in the RFM window"
+        stake = (
+            f"{customers:,} customers who spent {_money(revenue)} ({monetary_rule}) in "
+            f"{rfm_window_text}"
+        )
         if clv is not None and name in clv.index:
             stake += f", predicted to be worth {_money(float(clv[name]))} over the next 12 months"
-        lines.append(f"{number}. **{name}** ({stake}): {campaigns.get(name, '')}")
-    return "\n".join(lines) + "\n"
+        actions.append(f"{number}. **{name}** ({stake}): {campaigns.get(name, '')}")
+    paragraphs.append("\n".join(actions))
+    return paragraphs
 
 
-def narrative_inputs(extras: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments :func:`build_narrative` takes from the marketing extras."""
-    return {
-        "shifts": extras["shifts"],
-        "migration": extras["migration"],
-        "movers": extras["movers"],
-        "clv_by_segment": extras.get("clv_by_segment"),
-    }
+def narrative_markdown(paragraphs: list[str]) -> str:
+    """The narrative under its heading, as one Markdown block."""
+    return "## Summary\n\n" + "\n\n".join(paragraphs) + "\n"

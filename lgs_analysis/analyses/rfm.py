@@ -23,13 +23,21 @@ __all__ = [
     "SEGMENT_ORDER",
     "DEFAULT_SEGMENT_MAP",
     "CAMPAIGNS",
+    "SPEND_COLUMNS",
+    "BASIS_COLUMNS",
+    "MONETARY_RULES",
     "fetch_rfm_basis",
+    "split_refunded",
     "score_rfm",
     "assign_segments",
     "summarize_segments",
 ]
 
 RFM_COLUMNS = ["customer_id", "recency", "frequency", "monetary", "r", "f", "m", "segment"]
+# Spend columns carried through scoring when the basis has them (customers.csv shows both).
+SPEND_COLUMNS = ["gross_spend", "net_spend"]
+BASIS_COLUMNS = ["customer_id", "recency", "frequency", "monetary", *SPEND_COLUMNS]
+MONETARY_RULES = ("net", "gross")
 SEGMENT_COLUMNS = [
     "segment",
     "customers",
@@ -74,34 +82,70 @@ CAMPAIGNS: dict[str, str] = {
 
 
 def fetch_rfm_basis(
-    conn: Connection | Engine, start: date, end: date
+    conn: Connection | Engine, start: date, end: date, monetary: str = "net"
 ) -> tuple[pd.DataFrame, date | None]:
-    """Recency, frequency and monetary value per customer over [start, end).
+    """Recency, frequency and spend of every customer who bought in [start, end).
+
+    Parameters
+    ----------
+    monetary : {'net', 'gross'} (default: 'net')
+        Which spend becomes ``monetary``: ``net`` (all the customer's lines in the window,
+        cancellations included, adjustments excluded) or ``gross`` (purchase lines only,
+        the textbook rule).
 
     Returns
     -------
     basis : DataFrame
-        Columns ``customer_id``, ``recency`` (whole days from the last purchase to
-        the snapshot), ``frequency`` (distinct invoices), ``monetary`` (sum of amount).
+        Columns :data:`BASIS_COLUMNS`: ``recency`` (whole days from the last purchase to
+        the snapshot), ``frequency`` (distinct invoices with a purchase line),
+        ``monetary``, ``gross_spend`` and ``net_spend``. Every customer with a purchase
+        line, whatever their net spend: see :func:`split_refunded`.
     snapshot : date or None
         The day after the last purchase in the window; None when there is none.
     """
+    if monetary not in MONETARY_RULES:
+        raise ValueError(f"monetary must be one of {MONETARY_RULES}, got {monetary!r}")
     raw = run_query(
         conn, "analyses/rfm_customers", start=_as_datetime(start), end=_as_datetime(end)
     )
     if raw.empty:
-        return pd.DataFrame(columns=["customer_id", "recency", "frequency", "monetary"]), None
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in BASIS_COLUMNS}), None
     last = pd.to_datetime(raw["last_purchase_at"]).dt.normalize()
     snapshot = (last.max() + timedelta(days=1)).date()
+    gross = raw["gross_spend"].astype("float64")
+    net = raw["net_spend"].astype("float64")
     basis = pd.DataFrame(
         {
             "customer_id": raw["customer_id"].astype("int64"),
             "recency": (pd.Timestamp(snapshot) - last).dt.days.astype("int64"),
             "frequency": raw["frequency"].astype("int64"),
-            "monetary": raw["monetary"].astype("float64"),
+            "monetary": net if monetary == "net" else gross,
+            "gross_spend": gross,
+            "net_spend": net,
         }
     )
     return basis, snapshot
+
+
+def split_refunded(basis: pd.DataFrame, monetary: str = "net") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split the customers to score from those who refunded everything.
+
+    A customer *refunded everything* when their net spend in the window is 0 or less: what
+    they bought was cancelled. Under the ``net`` rule they are not scored; under the
+    ``gross`` rule (the textbook one) everyone with a purchase is scored.
+
+    Returns
+    -------
+    scored_basis, refunded : DataFrame
+        Both with the columns of ``basis``; ``refunded`` holds every customer whose net
+        spend is 0 or less (under either rule), largest gross spend first.
+    """
+    refunded_mask = basis["net_spend"] <= 0
+    refunded = basis[refunded_mask].sort_values(
+        ["gross_spend", "customer_id"], ascending=[False, True], ignore_index=True
+    )
+    keep = ~refunded_mask if monetary == "net" else pd.Series(True, index=basis.index)
+    return basis[keep].reset_index(drop=True), refunded
 
 
 def _as_datetime(day: date) -> datetime:
@@ -150,7 +194,9 @@ def score_rfm(
     Returns
     -------
     DataFrame
-        Columns :data:`RFM_COLUMNS`; empty with those columns when ``basis`` is empty.
+        Columns :data:`RFM_COLUMNS`, with ``gross_spend`` and ``net_spend`` after
+        ``monetary`` when ``basis`` has them; empty with those columns when ``basis``
+        is empty.
     """
     _check_columns(
         basis,
@@ -162,9 +208,11 @@ def score_rfm(
         },
     )
     if basis.empty:
+        spend = [c for c in SPEND_COLUMNS if c in basis.columns]
+        columns = [*RFM_COLUMNS[:4], *spend, *RFM_COLUMNS[4:]]
         return pd.DataFrame(
-            {c: pd.Series(dtype="object" if c == "segment" else "int64") for c in RFM_COLUMNS}
-        ).astype({"monetary": "float64"})
+            {c: pd.Series(dtype="object" if c == "segment" else "int64") for c in columns}
+        ).astype({c: "float64" for c in ["monetary", *spend]})
     frame = pd.DataFrame(
         {
             "customer_id": basis[customer_id_col].to_numpy(),
@@ -177,7 +225,11 @@ def score_rfm(
     frame["f"] = _quintiles(frame["frequency"], [1, 2, 3, 4, 5], by_rank=True)
     frame["m"] = _quintiles(frame["monetary"], [1, 2, 3, 4, 5])
     frame["segment"] = assign_segments(frame["r"], frame["f"], segment_map)
-    return frame[RFM_COLUMNS].sort_values("customer_id", ignore_index=True)
+    spend = [c for c in SPEND_COLUMNS if c in basis.columns]
+    for column in spend:
+        frame[column] = basis[column].astype("float64").to_numpy()
+    columns = [*RFM_COLUMNS[:4], *spend, *RFM_COLUMNS[4:]]
+    return frame[columns].sort_values("customer_id", ignore_index=True)
 
 
 def assign_segments(

@@ -9,16 +9,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from ..periods import Period, add_months
+from ..periods import Period, add_months, parse_period
 from ..warehouse import run_query
+from .coverage import DataSpan, compare_window
 
 __all__ = [
     "MONTHLY_COLUMNS",
+    "held_months",
+    "trailing_months",
     "fetch_monthly_metrics",
+    "fetch_sales_window",
+    "growth_pct",
     "fetch_period_summary",
     "fetch_invoice_totals",
     "describe_invoice_totals",
@@ -27,15 +31,27 @@ __all__ = [
 
 MONTHLY_COLUMNS = [
     "month",
+    "complete",
     "invoices",
     "cancelled_invoices",
     "placed_orders",
     "gross_sales",
     "net_sales",
     "sales_growth_pct",
+    "sales_growth_yoy_pct",
     "active_customers",
     "new_customers",
     "returning_customers",
+    "cancelling_only_customers",
+]
+_COUNTS = [
+    "invoices",
+    "cancelled_invoices",
+    "placed_orders",
+    "active_customers",
+    "new_customers",
+    "returning_customers",
+    "cancelling_only_customers",
 ]
 
 Conn = Connection | Engine
@@ -45,44 +61,105 @@ def _dt(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
 
 
-def fetch_monthly_metrics(conn: Conn, period: Period) -> pd.DataFrame:
-    """The nine monthly figures for every month of ``period``.
+def held_months(starts: list[date], span: DataSpan) -> list[date]:
+    """The months of ``starts`` from the first to the last that the warehouse holds data in.
+
+    Months before the data starts or after it ends are dropped, not padded with zeros; a
+    month inside the span without any line stays (its figures are zero).
+    """
+    return [m for m in starts if not span.empty and span.coverage(m, add_months(m, 1)) > 0]
+
+
+def trailing_months(end: date, count: int = 13) -> list[date]:
+    """The first days of the ``count`` months before ``end`` (a month start), oldest first."""
+    return [add_months(end, -count + i) for i in range(count)]
+
+
+def fetch_monthly_metrics(conn: Conn, months: list[date], span: DataSpan) -> pd.DataFrame:
+    """The monthly figures of ``months`` (first days of months, oldest first).
+
+    Growth is month on month (``sales_growth_pct``) and year on year
+    (``sales_growth_yoy_pct``) of net sales, like for like: a month the data stops in is
+    compared over the same days of the month before and of the year before. Growth is NaN
+    when the warehouse does not hold the whole baseline. New and returning customers are
+    NA in the first month the warehouse holds, where every customer looks new.
 
     Returns
     -------
     DataFrame
-        Columns :data:`MONTHLY_COLUMNS`, one row per month of the window (months
-        without lines show zeros). ``month`` is ``YYYY-MM``; ``sales_growth_pct`` is
-        the month-on-month change of net sales in percent (NaN without a base).
+        Columns :data:`MONTHLY_COLUMNS`, one row per month. ``month`` is ``YYYY-MM``;
+        ``complete`` is whether the warehouse holds every day of the month.
     """
+    if not months:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in MONTHLY_COLUMNS})
+    history_start = add_months(months[0], -12)
     raw = run_query(
         conn,
         "analyses/monthly_sales",
-        history_start=_dt(add_months(period.start, -1)),
-        end=_dt(period.end),
+        history_start=_dt(history_start),
+        end=_dt(add_months(months[-1], 1)),
     )
-    months = [add_months(period.start, -1), *period.month_starts()]
-    index = pd.Index([pd.Timestamp(m) for m in months], name="month_start")
-    raw["month_start"] = pd.to_datetime(raw["month_start"]).dt.tz_localize(None)
-    frame = raw.set_index("month_start").reindex(index)
-    counts = [
-        "invoices",
-        "cancelled_invoices",
-        "placed_orders",
-        "active_customers",
-        "new_customers",
-    ]
-    frame[counts] = frame[counts].fillna(0).astype("int64")
-    frame[["gross_sales", "net_sales"]] = frame[["gross_sales", "net_sales"]].fillna(0.0).round(2)
-    previous = frame["net_sales"].shift(1)
-    frame["sales_growth_pct"] = np.where(
-        previous.abs() > 0, (frame["net_sales"] - previous) / previous.abs() * 100, np.nan
-    )
-    frame["sales_growth_pct"] = frame["sales_growth_pct"].round(2)
-    frame["returning_customers"] = frame["active_customers"] - frame["new_customers"]
-    frame = frame.iloc[1:].reset_index()
-    frame["month"] = frame["month_start"].dt.strftime("%Y-%m")
+    raw["month_start"] = pd.to_datetime(raw["month_start"]).dt.tz_localize(None).dt.date
+    history = raw.set_index("month_start")
+    rows = []
+    for month in months:
+        row = {c: 0 for c in _COUNTS} | {"gross_sales": 0.0, "net_sales": 0.0}
+        if month in history.index:
+            row.update(history.loc[month].to_dict())
+        row = {k: (int(v) if k in _COUNTS else v) for k, v in row.items()}
+        period = parse_period(f"{month:%Y-%m}")
+        net = float(row["net_sales"])
+        rows.append(
+            {
+                **row,
+                "month": f"{month:%Y-%m}",
+                "complete": span.covers(month, add_months(month, 1)),
+                "gross_sales": round(float(row["gross_sales"]), 2),
+                "net_sales": round(net, 2),
+                "sales_growth_pct": _monthly_growth(conn, period, span, history, net, "previous"),
+                "sales_growth_yoy_pct": _monthly_growth(
+                    conn, period, span, history, net, "year_ago"
+                ),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for column in _COUNTS:
+        frame[column] = frame[column].astype("Int64")
+    first_month = None if span.empty else span.first_day.replace(day=1)
+    first = frame["month"] == (f"{first_month:%Y-%m}" if first_month else "")
+    frame.loc[first, ["new_customers", "returning_customers"]] = pd.NA
     return frame[MONTHLY_COLUMNS]
+
+
+def _monthly_growth(
+    conn: Conn, month: Period, span: DataSpan, history: pd.DataFrame, net: float, kind: str
+) -> float:
+    comparison = compare_window(month, span, kind)
+    if not comparison.comparable:
+        return float("nan")
+    if comparison.like_for_like:
+        base = fetch_sales_window(conn, comparison.base_start, comparison.base_end)["net_sales"]
+    else:
+        base_month = comparison.base_start
+        base = float(history.loc[base_month, "net_sales"]) if base_month in history.index else 0.0
+    return growth_pct(net, base)
+
+
+def growth_pct(now: float, before: float) -> float:
+    """Percent change from ``before`` to ``now``, rounded to 2 decimals; NaN without a base."""
+    if not before:
+        return float("nan")
+    return round((now - before) / abs(before) * 100, 2)
+
+
+def fetch_sales_window(conn: Conn, start: date, end: date) -> dict[str, float]:
+    """Gross and net sales over [start, end) (``count_lines``, ``gross_sales``, ``net_sales``)."""
+    row = run_query(conn, "analyses/sales_window", start=_dt(start), end=_dt(end)).iloc[0]
+    return {
+        "count_lines": int(row["count_lines"]),
+        "gross_sales": round(float(row["gross_sales"]), 2),
+        "net_sales": round(float(row["net_sales"]), 2),
+    }
 
 
 def fetch_period_summary(conn: Conn, start: date, end: date) -> dict[str, Any]:
@@ -95,7 +172,11 @@ def fetch_period_summary(conn: Conn, start: date, end: date) -> dict[str, Any]:
         "invoices",
         "cancelled_invoices",
         "placed_orders",
+        "adjustment_invoices",
         "active_customers",
+        "new_customers",
+        "returning_customers",
+        "cancelling_only_customers",
     ):
         row[key] = int(row[key])
     for key in ("gross_sales", "net_sales"):

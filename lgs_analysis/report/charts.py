@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 __all__ = [
     "plot_monthly_sales",
@@ -40,43 +43,97 @@ plt.rcParams.update(
 )
 
 
-def plot_monthly_sales(monthly: pd.DataFrame) -> Figure:
-    """Gross and net sales per month (bars) with cancelled invoices (line)."""
+def _month_styles(monthly: pd.DataFrame, highlight: pd.Series | None) -> tuple[list, list]:
+    """Per month: bar transparency (context months lighter) and hatch (partial months)."""
+    inside = highlight.tolist() if highlight is not None else [True] * len(monthly)
+    alphas = [1.0 if flag else 0.35 for flag in inside]
+    complete = monthly["complete"].tolist() if "complete" in monthly else [True] * len(monthly)
+    hatches = ["" if flag else "////" for flag in complete]
+    return alphas, hatches
+
+
+def _style_bars(bars: Any, alphas: list, hatches: list) -> None:
+    for bar, alpha, hatch in zip(bars, alphas, hatches, strict=True):
+        bar.set_alpha(alpha)
+        if hatch:
+            bar.set_hatch(hatch)
+            bar.set_edgecolor("white")
+
+
+def _legend_extras(monthly: pd.DataFrame, highlight: pd.Series | None) -> list:
+    extras = []
+    if "complete" in monthly and not monthly["complete"].all():
+        extras.append(
+            Patch(facecolor="#999999", hatch="////", edgecolor="white", label="partial month")
+        )
+    if highlight is not None and not highlight.all():
+        extras.append(Patch(facecolor="#999999", alpha=0.35, label="context (outside the period)"))
+    return extras
+
+
+def plot_monthly_sales(monthly: pd.DataFrame, highlight: pd.Series | None = None) -> Figure:
+    """Gross and net sales per month; partial months hatched, months outside ``highlight`` light."""
     fig, ax = plt.subplots(figsize=(9, 3.4))
-    x = range(len(monthly))
-    ax.bar(
+    x = list(range(len(monthly)))
+    alphas, hatches = _month_styles(monthly, highlight)
+    gross = ax.bar(
         [i - 0.2 for i in x],
         monthly["gross_sales"],
         width=0.4,
         label="gross sales",
         color=PALETTE[2],
     )
-    ax.bar(
+    net = ax.bar(
         [i + 0.2 for i in x], monthly["net_sales"], width=0.4, label="net sales", color=PALETTE[0]
     )
-    ax.set_xticks(list(x), monthly["month"], rotation=45, ha="right")
+    _style_bars(gross, alphas, hatches)
+    _style_bars(net, alphas, hatches)
+    ax.set_xticks(x, monthly["month"], rotation=45, ha="right")
     ax.set_ylabel("£")
     ax.yaxis.set_major_formatter(lambda v, _: f"{v / 1000:,.0f}k")
     ax.set_title("Sales per month")
-    ax.legend(loc="upper left", frameon=False)
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + _legend_extras(monthly, highlight), loc="upper left", frameon=False)
     fig.tight_layout()
     return fig
 
 
-def plot_monthly_customers(monthly: pd.DataFrame) -> Figure:
-    """Active customers per month split into new and returning."""
+def plot_monthly_customers(monthly: pd.DataFrame, highlight: pd.Series | None = None) -> Figure:
+    """Active customers per month: returning, new and cancelling only (stacked).
+
+    A month whose new/returning split is not meaningful (NA, the warehouse's first month)
+    shows its purchasing customers as one grey bar.
+    """
     fig, ax = plt.subplots(figsize=(9, 3.0))
-    ax.bar(monthly["month"], monthly["returning_customers"], label="returning", color=PALETTE[1])
-    ax.bar(
-        monthly["month"],
-        monthly["new_customers"],
-        bottom=monthly["returning_customers"],
-        label="new",
-        color=PALETTE[5],
-    )
-    ax.tick_params(axis="x", rotation=45)
+    x = list(range(len(monthly)))
+    alphas, hatches = _month_styles(monthly, highlight)
+    unsplit = monthly["new_customers"].isna()
+    purchasing = monthly["active_customers"] - monthly["cancelling_only_customers"]
+    returning = monthly["returning_customers"].astype("float64").fillna(0)
+    new = monthly["new_customers"].astype("float64").fillna(0)
+    bars = [
+        ax.bar(x, returning, label="returning", color=PALETTE[1]),
+        ax.bar(x, new, bottom=returning, label="new", color=PALETTE[5]),
+        ax.bar(
+            x,
+            purchasing.where(unsplit, 0),
+            label="first month of data (not split)" if unsplit.any() else None,
+            color="#9e9e9e",
+        ),
+        ax.bar(
+            x,
+            monthly["cancelling_only_customers"],
+            bottom=purchasing,
+            label="cancelling only",
+            color=PALETTE[4],
+        ),
+    ]
+    for group in bars:
+        _style_bars(group, alphas, hatches)
+    ax.set_xticks(x, monthly["month"], rotation=45, ha="right")
     ax.set_title("Active customers per month")
-    ax.legend(loc="upper left", frameon=False)
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + _legend_extras(monthly, highlight), loc="upper left", frameon=False)
     fig.tight_layout()
     return fig
 

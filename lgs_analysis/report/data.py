@@ -8,7 +8,7 @@ the key figures (glued into the notebook and published as ``metrics.json``);
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,10 @@ import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
 from ..analyses import marketing, rfm, sales
+from ..analyses.coverage import Comparison, DataSpan, compare_window, data_span
+from ..analyses.narrative import build_narrative
 from ..exceptions import NoDataError
+from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
 from ..warehouse import data_range, get_engine
 
@@ -35,15 +38,27 @@ FOCUS_SEGMENTS = ("Champions", "Can't Lose", "Hibernating")
 
 @dataclass
 class ReportData:
-    """The results of every analysis for one period."""
+    """The results of every analysis for one period.
+
+    ``comparisons`` holds the period against the previous one (and, for months and
+    quarters, against the same period a year before), cut like for like;
+    ``baselines`` the totals of each baseline window, or None when the warehouse does
+    not hold it (no comparable baseline).
+    """
 
     period: Period
     params: dict[str, Any]
     is_demo: bool
     warehouse_range: tuple[Any, Any, int]
+    span: DataSpan
     summary: dict[str, Any]
-    previous_summary: dict[str, Any]
+    period_complete: bool
+    data_through: date | None
+    comparisons: dict[str, Comparison]
+    baselines: dict[str, dict[str, Any] | None]
     monthly: pd.DataFrame
+    trend: pd.DataFrame | None
+    new_customers_meaningful: bool
     invoice_totals: pd.Series
     invoice_stats: dict[str, float]
     invoice_stats_capped: dict[str, float]
@@ -51,10 +66,25 @@ class ReportData:
     rfm_end: date
     snapshot: date | None
     customers: pd.DataFrame
+    refunded: pd.DataFrame
     segments: pd.DataFrame
     actions: pd.DataFrame
     quality: dict[str, int]
     extras: dict[str, Any] = field(default_factory=dict)
+    narrative: list[str] = field(default_factory=list)
+
+    @property
+    def window(self) -> tuple[date, date]:
+        """The part of the period the warehouse holds: [first day, day after the last)."""
+        return self.span.cut(self.period.start, self.period.end)
+
+    def growth(self, kind: str = "previous") -> float | None:
+        """Net sales growth in percent against a baseline; None when not comparable."""
+        base = self.baselines.get(kind)
+        if base is None:
+            return None
+        value = sales.growth_pct(self.summary["net_sales"], base["net_sales"])
+        return None if pd.isna(value) else value
 
 
 def _warehouse_description(rng: tuple[Any, Any, int]) -> str:
@@ -92,6 +122,22 @@ def _actions(scored: pd.DataFrame, segments: pd.DataFrame, top_n: int) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+def _comparisons(
+    conn: Connection, period: Period, span: DataSpan
+) -> tuple[dict[str, Comparison], dict[str, dict[str, Any] | None]]:
+    kinds = ["previous"] if period.kind == "year" else ["previous", "year_ago"]
+    comparisons, baselines = {}, {}
+    for kind in kinds:
+        comparison = compare_window(period, span, kind)
+        comparisons[kind] = comparison
+        baselines[kind] = (
+            sales.fetch_period_summary(conn, comparison.base_start, comparison.base_end)
+            if comparison.comparable
+            else None
+        )
+    return comparisons, baselines
+
+
 def collect_report_data(
     period: str | Period,
     params: dict[str, Any],
@@ -103,34 +149,55 @@ def collect_report_data(
     ------
     NoDataError
         If the warehouse has no line in the period.
+    MixedDataError
+        If the warehouse holds demo and real lines together.
     """
-    from ..ingest.demo import is_demo
+    from ..ingest.demo import check_not_mixed, is_demo
 
     period = parse_period(period)
     engine = engine or get_engine()
     lookback = int(params["rfm_lookback_months"])
+    monetary = str(params["rfm_monetary"])
     rfm_start = period.lookback_start(lookback)
     with engine.connect() as conn:
+        check_not_mixed(conn)
         summary = check_period_has_data(conn, period)
-        previous = period.previous()
-        previous_summary = sales.fetch_period_summary(conn, previous.start, previous.end)
-        monthly = sales.fetch_monthly_metrics(conn, period)
-        totals = sales.fetch_invoice_totals(conn, period)
-        basis, snapshot = rfm.fetch_rfm_basis(conn, rfm_start, period.end)
-        quality = sales.fetch_data_quality(conn, period)
         rng = data_range(conn)
+        span = data_span(rng[0], rng[1])
+        comparisons, baselines = _comparisons(conn, period, span)
+        monthly = sales.fetch_monthly_metrics(
+            conn, sales.held_months(period.month_starts(), span), span
+        )
+        trend = None
+        if period.kind != "year":
+            trend = sales.fetch_monthly_metrics(
+                conn, sales.held_months(sales.trailing_months(period.end, 13), span), span
+            )
+            trend["in_period"] = trend["month"].isin([f"{m:%Y-%m}" for m in period.month_starts()])
+        totals = sales.fetch_invoice_totals(conn, period)
+        basis, snapshot = rfm.fetch_rfm_basis(conn, rfm_start, period.end, monetary)
+        scorable, refunded = rfm.split_refunded(basis, monetary)
+        quality = sales.fetch_data_quality(conn, period)
         demo = is_demo(conn)
-        scored = rfm.score_rfm(basis, segment_map=params.get("segment_map") or None)
-        extras = marketing.collect_marketing(conn, period, params, scored, snapshot)
+        scored = rfm.score_rfm(scorable, segment_map=params.get("segment_map") or None)
+        extras = marketing.collect_marketing(conn, period, params, scored, snapshot, span)
     segments = rfm.summarize_segments(scored)
-    return ReportData(
+    first_month = None if span.empty else span.first_day.replace(day=1)
+    data = ReportData(
         period=period,
         params=params,
         is_demo=demo,
         warehouse_range=rng,
+        span=span,
         summary=summary,
-        previous_summary=previous_summary,
+        period_complete=span.covers(period.start, period.end),
+        data_through=pd.Timestamp(summary["last_at"]).date(),
+        comparisons=comparisons,
+        baselines=baselines,
         monthly=monthly,
+        trend=trend,
+        new_customers_meaningful=first_month is None
+        or not (period.start <= first_month < period.end),
         invoice_totals=totals,
         invoice_stats=sales.describe_invoice_totals(totals),
         invoice_stats_capped=sales.describe_invoice_totals(
@@ -140,11 +207,50 @@ def collect_report_data(
         rfm_end=period.end,
         snapshot=snapshot,
         customers=scored,
+        refunded=refunded,
         segments=segments,
         actions=_actions(scored, segments, int(params["top_customers"])),
         quality=quality,
         extras=extras,
     )
+    data.narrative = build_narrative(**narrative_inputs(data))
+    return data
+
+
+def rfm_window_text(start: date, end: date) -> str:
+    """``the 12 months to 30 Nov 2011`` for an RFM window [start, end) of whole months."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    unit = "month" if months == 1 else f"{months} months"
+    return f"the {unit} to {format_date(end - timedelta(days=1))}"
+
+
+def narrative_inputs(data: ReportData) -> dict[str, Any]:
+    """The keyword arguments of :func:`~lgs_analysis.analyses.narrative.build_narrative`."""
+    x = data.extras
+    window_start, window_end = data.window
+    previous_rfm = rfm_window_text(x["previous_rfm_start"], x["previous_period"].end)
+    return {
+        "period_label": data.period.label,
+        "window_text": format_window(window_start, window_end),
+        "period_complete": data.period_complete,
+        "net_sales": data.summary["net_sales"],
+        "comparisons": [
+            (c, None if data.baselines[k] is None else data.baselines[k]["net_sales"])
+            for k, c in data.comparisons.items()
+        ],
+        "rfm_window_text": rfm_window_text(data.rfm_start, data.rfm_end),
+        "previous_rfm_window_text": previous_rfm,
+        "movement_comparable": x["movement_comparable"],
+        "movement_reason": x["movement_reason"],
+        "shifts": x["shifts"],
+        "migration": x["migration"],
+        "movers": x["movers"],
+        "segments": data.segments,
+        "campaigns": rfm.CAMPAIGNS,
+        "clv_by_segment": x.get("clv_by_segment"),
+        "refunded": data.refunded,
+        "monetary_rule": str(data.params["rfm_monetary"]),
+    }
 
 
 def notebook_params(namespace: dict[str, Any]) -> dict[str, Any]:
@@ -162,29 +268,45 @@ def notebook_params(namespace: dict[str, Any]) -> dict[str, Any]:
     return {name: namespace[name] for name in names}
 
 
-def _growth(now: float, before: float) -> float | None:
-    return round((now - before) / abs(before) * 100, 2) if before else None
+def _optional(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else value
 
 
 def report_metrics(data: ReportData) -> dict[str, Any]:
     """The key figures of a report as JSON-ready values (published as metrics.json)."""
-    s, p = data.summary, data.previous_summary
-    return {
+    s = data.summary
+    previous = data.comparisons["previous"]
+    base = data.baselines["previous"]
+    year_ago = data.comparisons.get("year_ago")
+    window_start, window_end = data.window
+    meaningful = data.new_customers_meaningful
+    metrics = {
         "period": data.period.label,
         "period_start": data.period.start.isoformat(),
         "period_end": data.period.end.isoformat(),
+        "period_complete": bool(data.period_complete),
+        "data_through": data.data_through.isoformat() if data.data_through else None,
+        "window_start": window_start.isoformat(),
+        "window_end": window_end.isoformat(),
         "previous_period": data.period.previous().label,
         "is_demo": bool(data.is_demo),
         "net_sales": s["net_sales"],
         "gross_sales": s["gross_sales"],
-        "previous_net_sales": p["net_sales"],
-        "sales_growth_pct": _growth(s["net_sales"], p["net_sales"]),
+        "previous_net_sales": None if base is None else base["net_sales"],
+        "sales_growth_pct": data.growth("previous"),
+        "comparison": previous.as_dict(),
         "invoices": s["invoices"],
         "placed_orders": s["placed_orders"],
         "cancelled_invoices": s["cancelled_invoices"],
+        "adjustment_invoices": s["adjustment_invoices"],
         "active_customers": s["active_customers"],
-        "new_customers": int(data.monthly["new_customers"].sum()),
+        "new_customers": s["new_customers"] if meaningful else None,
+        "returning_customers": s["returning_customers"] if meaningful else None,
+        "cancelling_only_customers": s["cancelling_only_customers"],
+        "rfm_monetary": str(data.params["rfm_monetary"]),
         "rfm_customers": int(len(data.customers)),
+        "refunded_customers": int(len(data.refunded)),
+        "refunded_gross_spend": round(float(data.refunded["gross_spend"].sum()), 2),
         "rfm_window_start": data.rfm_start.isoformat(),
         "rfm_window_end": data.rfm_end.isoformat(),
         "snapshot_date": data.snapshot.isoformat() if data.snapshot else None,
@@ -196,8 +318,18 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
             ].to_dict("records")
         ],
         "actions": data.actions[["segment", "action", "customers", "revenue"]].to_dict("records"),
+        "max_itemset_size": int(data.params["max_itemset_size"]),
+        "narrative": list(data.narrative),
         **{k: v for k, v in data.extras.get("metrics", {}).items()},
     }
+    if year_ago is not None:
+        base_yoy = data.baselines["year_ago"]
+        metrics.update(
+            year_ago_net_sales=None if base_yoy is None else base_yoy["net_sales"],
+            sales_growth_yoy_pct=_optional(data.growth("year_ago")),
+            comparison_yoy=year_ago.as_dict(),
+        )
+    return metrics
 
 
 def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
@@ -208,6 +340,7 @@ def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
         "monthly": data.monthly,
         "segments": data.segments,
         "customers": data.customers,
+        "refunded_customers": data.refunded,
         **data.extras.get("tables", {}),
     }
     written = []

@@ -17,6 +17,8 @@ __all__ = ["load_params", "parse_overrides", "declared_parameters", "RESERVED"]
 
 # Set by the runner, never by users: the period and where the notebook writes.
 RESERVED = ("period", "output_dir", "demo_note")
+# Parameters whose value must be one of a few words.
+CHOICES = {"rfm_monetary": ("net", "gross")}
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -110,4 +112,9 @@ def load_params(
                     f"unknown parameter {name!r} from {origin}; known parameters: {known}"
                 )
             merged[name] = _check_type(name, value, defaults[name], origin)
+            if name in CHOICES and merged[name] not in CHOICES[name]:
+                raise ParameterError(
+                    f"parameter {name!r} from {origin} must be one of "
+                    f"{', '.join(CHOICES[name])}, got {merged[name]!r}"
+                )
     return merged

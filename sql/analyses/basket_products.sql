@@ -2,12 +2,24 @@
 -- A basket is an invoice that is neither a cancellation nor an adjustment; its items
 -- are the stock codes of its product lines with positive quantity. count_baskets_total
 -- (the same on every row) is the number of baskets in the window: support's denominator.
+-- gross_quantity and gross_revenue sum the product's basket lines; net_quantity and
+-- net_revenue add the window's cancellation lines of the same stock code (negative), so
+-- an order cancelled in the window counts for nothing.
 with basket_lines as (
     select invoice_no, stock_code, description, quantity, amount
     from retail_lines
     where invoice_date >= :start
         and invoice_date < :end
         and is_basket_item
+),
+
+cancellation_lines as (
+    select stock_code, quantity, amount
+    from retail_lines
+    where invoice_date >= :start
+        and invoice_date < :end
+        and is_cancellation
+        and is_product
 ),
 
 baskets as (
@@ -32,9 +44,18 @@ products as (
     select
         stock_code,
         count(distinct invoice_no) as count_baskets,
-        sum(quantity) as quantity,
-        cast(sum(amount) as double precision) as revenue
+        sum(quantity) as gross_quantity,
+        cast(sum(amount) as double precision) as gross_revenue
     from basket_lines
+    group by stock_code
+),
+
+cancelled as (
+    select
+        stock_code,
+        sum(quantity) as cancelled_quantity,
+        cast(sum(amount) as double precision) as cancelled_revenue
+    from cancellation_lines
     group by stock_code
 ),
 
@@ -43,11 +64,14 @@ final as (
         products.stock_code,
         coalesce(descriptions.description, products.stock_code) as description,
         products.count_baskets,
-        products.quantity,
-        products.revenue,
+        products.gross_quantity,
+        products.gross_revenue,
+        products.gross_quantity + coalesce(cancelled.cancelled_quantity, 0) as net_quantity,
+        products.gross_revenue + coalesce(cancelled.cancelled_revenue, 0) as net_revenue,
         baskets.count_baskets_total
     from products
     cross join baskets
+    left join cancelled on cancelled.stock_code = products.stock_code
     left join descriptions
         on descriptions.stock_code = products.stock_code
         and descriptions.description_rank = 1

@@ -4,13 +4,16 @@
 -- of invoices that are neither cancellations nor adjustments, anywhere in the warehouse
 -- before :calibration_end. frequency = purchase days after the first; recency = days
 -- from the first to the last purchase day; age = days from the first purchase day to
--- :calibration_end; monetary_value = mean amount of the repeat purchase days (0 without
--- any); holdout_frequency = purchase days in [:calibration_end, :observation_end).
+-- :calibration_end; holdout_frequency = purchase days in [:calibration_end,
+-- :observation_end).
+-- monetary_value = the customer's net spend per repeat purchase: the amount of all their
+-- lines (cancellations included, adjustments excluded) dated from their second purchase
+-- day up to :calibration_end, divided by frequency (0 without a repeat purchase). It is 0
+-- or less when the customer cancelled what they bought again.
 with purchase_days as (
     select
         customer_id,
-        cast(date_trunc('day', invoice_date) as date) as purchase_day,
-        cast(sum(amount) as double precision) as amount
+        cast(date_trunc('day', invoice_date) as date) as purchase_day
     from retail_lines
     where has_customer
         and quantity > 0
@@ -25,7 +28,6 @@ calibration_days as (
     select
         customer_id,
         purchase_day,
-        amount,
         row_number() over (partition by customer_id order by purchase_day) as day_number
     from purchase_days
     where purchase_day < cast(:calibration_end as date)
@@ -37,9 +39,25 @@ calibration as (
         count(*) - 1 as frequency,
         min(purchase_day) as first_day,
         max(purchase_day) as last_day,
-        sum(case when day_number > 1 then amount else 0 end) as repeat_amount
+        min(case when day_number = 2 then purchase_day end) as second_day
     from calibration_days
     group by customer_id
+),
+
+repeat_spend as (
+    -- every line of a repeat customer from their second purchase day on, cancellations
+    -- included: what the repeat purchases were finally worth
+    select
+        lines.customer_id,
+        cast(sum(lines.amount) as double precision) as repeat_net_spend
+    from retail_lines as lines
+    inner join calibration on calibration.customer_id = lines.customer_id
+    where lines.has_customer
+        and not lines.is_adjustment
+        and lines.invoice_date < :calibration_end
+        and calibration.second_day is not null
+        and cast(date_trunc('day', lines.invoice_date) as date) >= calibration.second_day
+    group by lines.customer_id
 ),
 
 holdout as (
@@ -59,11 +77,12 @@ final as (
         cast(:calibration_end as date) - calibration.first_day as age,
         case
             when calibration.frequency > 0
-                then calibration.repeat_amount / calibration.frequency
+                then coalesce(repeat_spend.repeat_net_spend, 0) / calibration.frequency
             else 0
         end as monetary_value,
         coalesce(holdout.holdout_frequency, 0) as holdout_frequency
     from calibration
+    left join repeat_spend on repeat_spend.customer_id = calibration.customer_id
     left join holdout on holdout.customer_id = calibration.customer_id
 )
 

@@ -1,20 +1,23 @@
 -- grain: one row per calendar month in [:history_start, :end) that has lines.
 -- :history_start is one month before the window, so the first month has a growth figure.
+-- A customer active in a month (any line, cancellations included) is exactly one of:
+-- new (their first purchase, the earliest line that is not a cancellation anywhere in the
+-- warehouse, falls in the month), returning (another line that is not a cancellation in
+-- the month), or cancelling only (their only lines in the month are cancellations).
 with lines as (
     select
         date_trunc('month', invoice_date) as month_start,
         invoice_no,
         customer_id,
         amount,
-        is_cancellation
+        is_cancellation,
+        is_adjustment
     from retail_lines
     where invoice_date >= :history_start
         and invoice_date < :end
 ),
 
 first_purchases as (
-    -- a customer's first purchase: their earliest line that is not a cancellation,
-    -- anywhere in the warehouse
     select
         customer_id,
         date_trunc('month', min(invoice_date)) as first_month_start
@@ -24,12 +27,28 @@ first_purchases as (
     group by customer_id
 ),
 
-new_by_month as (
+customer_months as (
     select
-        first_month_start as month_start,
-        count(*) as new_customers
-    from first_purchases
-    group by first_month_start
+        lines.month_start,
+        lines.customer_id,
+        max(case when lines.is_cancellation then 0 else 1 end) as has_purchase,
+        max(case when first_purchases.first_month_start = lines.month_start then 1 else 0 end)
+            as is_new
+    from lines
+    left join first_purchases on first_purchases.customer_id = lines.customer_id
+    where lines.customer_id is not null
+    group by lines.month_start, lines.customer_id
+),
+
+customers_by_month as (
+    select
+        month_start,
+        count(*) as active_customers,
+        sum(is_new) as new_customers,
+        sum(case when has_purchase = 1 and is_new = 0 then 1 else 0 end) as returning_customers,
+        sum(case when has_purchase = 0 then 1 else 0 end) as cancelling_only_customers
+    from customer_months
+    group by month_start
 ),
 
 monthly as (
@@ -37,10 +56,10 @@ monthly as (
         month_start,
         count(distinct invoice_no) as invoices,
         count(distinct case when is_cancellation then invoice_no end) as cancelled_invoices,
-        count(distinct case when not is_cancellation then invoice_no end) as placed_orders,
+        count(distinct case when not is_cancellation and not is_adjustment then invoice_no end)
+            as placed_orders,
         cast(sum(case when amount >= 0 then amount else 0 end) as double precision) as gross_sales,
-        cast(sum(amount) as double precision) as net_sales,
-        count(distinct customer_id) as active_customers
+        cast(sum(amount) as double precision) as net_sales
     from lines
     group by month_start
 ),
@@ -53,10 +72,12 @@ final as (
         monthly.placed_orders,
         monthly.gross_sales,
         monthly.net_sales,
-        monthly.active_customers,
-        coalesce(new_by_month.new_customers, 0) as new_customers
+        coalesce(customers_by_month.active_customers, 0) as active_customers,
+        coalesce(customers_by_month.new_customers, 0) as new_customers,
+        coalesce(customers_by_month.returning_customers, 0) as returning_customers,
+        coalesce(customers_by_month.cancelling_only_customers, 0) as cancelling_only_customers
     from monthly
-    left join new_by_month on new_by_month.month_start = monthly.month_start
+    left join customers_by_month on customers_by_month.month_start = monthly.month_start
 )
 
 select * from final

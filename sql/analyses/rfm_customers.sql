@@ -1,23 +1,47 @@
--- grain: one row per identified customer with at least one positive line
--- (quantity > 0 and unit_price > 0) in [:start, :end)
-with lines as (
-    select customer_id, invoice_no, invoice_date, amount
+-- grain: one row per identified customer with at least one purchase line (quantity > 0
+-- and unit_price > 0) in [:start, :end). A purchase line is never a cancellation (those
+-- have negative quantities) and never an adjustment (those have no customer).
+-- gross_spend: the amount of the customer's purchase lines in the window.
+-- net_spend: the amount of all the customer's lines in the window, cancellation lines
+-- included and adjustments excluded: what the customer really spent.
+with window_lines as (
+    select customer_id, invoice_no, invoice_date, quantity, unit_price, amount
     from retail_lines
     where invoice_date >= :start
         and invoice_date < :end
         and has_customer
-        and quantity > 0
-        and unit_price > 0
+        and not is_adjustment
 ),
 
-final as (
+purchases as (
     select
         customer_id,
         max(invoice_date) as last_purchase_at,
         count(distinct invoice_no) as frequency,
-        cast(sum(amount) as double precision) as monetary
-    from lines
+        cast(sum(amount) as double precision) as gross_spend
+    from window_lines
+    where quantity > 0
+        and unit_price > 0
     group by customer_id
+),
+
+net as (
+    select
+        customer_id,
+        cast(sum(amount) as double precision) as net_spend
+    from window_lines
+    group by customer_id
+),
+
+final as (
+    select
+        purchases.customer_id,
+        purchases.last_purchase_at,
+        purchases.frequency,
+        purchases.gross_spend,
+        net.net_spend
+    from purchases
+    inner join net on net.customer_id = purchases.customer_id
 )
 
 select * from final

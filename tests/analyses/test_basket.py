@@ -44,13 +44,18 @@ def test_rank_top_products_keeps_any_top_n():
             "stock_code": ["a", "b", "c"],
             "description": ["A", "B", "C"],
             "invoices": [10, 5, 1],
-            "quantity": [1, 2, 100],
-            "revenue": [1.0, 50.0, 2.0],
+            "net_quantity": [1, 2, 100],
+            "net_revenue": [1.0, 50.0, 2.0],
+            # gross values never rank: "a" sold 1,000 units but 999 were cancelled
+            "gross_quantity": [1000, 2, 100],
+            "gross_revenue": [999.0, 50.0, 2.0],
         }
     )
     top = basket.rank_top_products(products, 1)
     assert sorted(top["stock_code"]) == ["a", "b", "c"]
-    assert top.set_index("stock_code").loc["c", "rank_by_quantity"] == 1
+    ranked = top.set_index("stock_code")
+    assert ranked.loc["c", "rank_by_quantity"] == 1
+    assert ranked.loc["b", "rank_by_revenue"] == 1
 
 
 def test_select_promotion_pairs_one_direction_per_pair():

@@ -73,16 +73,22 @@ def test_build_report_demo_tables_have_documented_columns(demo_report):
     monthly = pd.read_csv(version / "tables" / "monthly.csv")
     assert list(monthly.columns) == [
         "month",
+        "complete",
         "invoices",
         "cancelled_invoices",
         "placed_orders",
         "gross_sales",
         "net_sales",
         "sales_growth_pct",
+        "sales_growth_yoy_pct",
         "active_customers",
         "new_customers",
         "returning_customers",
+        "cancelling_only_customers",
     ]
+    # active = new + returning + cancelling only, in every month
+    parts = monthly[["new_customers", "returning_customers", "cancelling_only_customers"]]
+    assert (parts.sum(axis=1) == monthly["active_customers"]).all()
     assert monthly["month"].tolist() == [f"2011-{m:02d}" for m in range(1, 13)]
     segments = pd.read_csv(version / "tables" / "segments.csv")
     assert list(segments.columns) == [
@@ -101,13 +107,17 @@ def test_build_report_demo_tables_have_documented_columns(demo_report):
         "recency",
         "frequency",
         "monetary",
+        "gross_spend",
+        "net_spend",
         "r",
         "f",
         "m",
         "segment",
     ]
+    assert (customers["monetary"] == customers["net_spend"]).all()
+    assert (customers["net_spend"] > 0).all()
     assert segments["customers"].sum() == len(customers)
-    assert segments["customer_share"].sum() == pytest.approx(1.0)
+    assert segments["customer_share"].sum() == pytest.approx(1.0, abs=1e-5)  # 6-decimal CSV
 
 
 def test_build_report_demo_html_is_self_contained_and_says_demo(demo_report):

@@ -1,141 +1,327 @@
-"""The real UCI data, PERIOD=2011: report tables against figures computed here with pandas.
+"""The real UCI data: report figures against the written rules, computed here with pandas.
 
-Nothing here calls the package's analysis code: the expected values come from the
-raw CSV and the written definitions, so a wrong query or rule shows up as a diff.
+Nothing here checks the package against itself: the expected values come from the raw
+CSV through ``tests/report/reference.py``, so a wrong query or rule shows up as a diff.
+The 2011 report is built the way the README says a new user gets there: a fresh clone's
+``make report`` (demo data), then ``make load`` of the real file, then ``make report``.
+Months and quarters run through ``collect_report_data`` on DuckDB and on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
+
+from tests.report import reference as ref
 
 pytestmark = pytest.mark.realdata
 
-SEGMENTS = {  # the standard R-F map, written out again on purpose
-    r"[1-2][1-2]": "Hibernating",
-    r"[1-2][3-4]": "At Risk",
-    r"[1-2]5": "Can't Lose",
-    r"3[1-2]": "About to Sleep",
-    r"33": "Need Attention",
-    r"[3-4][4-5]": "Loyal Customers",
-    r"41": "Promising",
-    r"51": "New Customers",
-    r"[4-5][2-3]": "Potential Loyalists",
-    r"5[4-5]": "Champions",
-}
+COUNTS = [
+    "invoices",
+    "cancelled_invoices",
+    "placed_orders",
+    "active_customers",
+    "new_customers",
+    "returning_customers",
+    "cancelling_only_customers",
+]
 
 
 @pytest.fixture(scope="module")
-def raw(real_csv) -> pd.DataFrame:
-    frame = pd.read_csv(
-        real_csv,
-        dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": "Int64"},
-        parse_dates=["InvoiceDate"],
-    )
-    frame["amount"] = (frame["Quantity"] * frame["UnitPrice"]).round(3)
-    frame["month"] = frame["InvoiceDate"].dt.strftime("%Y-%m")
-    return frame
-
-
-@pytest.fixture(scope="module")
-def real_report(real_csv, tmp_path_factory):
-    from lgs_analysis.ingest.loaders import load_file
+def readme_order(real_csv, tmp_path_factory):
+    """Fresh warehouse -> report 2011 (demo) -> load the real CSV -> report 2011."""
+    from lgs_analysis.cli import cli
     from lgs_analysis.report.build import build_report
-    from lgs_analysis.warehouse import get_engine
 
-    root = tmp_path_factory.mktemp("real")
+    root = tmp_path_factory.mktemp("readme")
     url = f"duckdb:///{root / 'warehouse.duckdb'}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LGS_DATABASE_URL", url)
         mp.setenv("LGS_REPORTS_DIR", str(root / "reports"))
-        load_file(real_csv, get_engine(url), progress=False)
-        yield build_report("2011").version_dir
+        demo = build_report("2011").version_dir
+        loaded = CliRunner().invoke(cli, ["load", str(real_csv)])
+        real = build_report("2011").version_dir
+    return demo, loaded, real
 
 
-def expected_monthly(raw: pd.DataFrame) -> pd.DataFrame:
-    cancelled = raw["InvoiceNo"].str.startswith("C")
-    first = (
-        raw[~cancelled & raw["CustomerID"].notna()]
-        .groupby("CustomerID")["InvoiceDate"]
-        .min()
-        .dt.strftime("%Y-%m")
-    )
-    rows = []
-    for month, lines in raw.groupby("month"):
-        c = lines["InvoiceNo"].str.startswith("C")
-        rows.append(
-            {
-                "month": month,
-                "invoices": lines["InvoiceNo"].nunique(),
-                "cancelled_invoices": lines.loc[c, "InvoiceNo"].nunique(),
-                "placed_orders": lines.loc[~c, "InvoiceNo"].nunique(),
-                "gross_sales": lines.loc[lines["amount"] >= 0, "amount"].sum(),
-                "net_sales": lines["amount"].sum(),
-                "active_customers": lines["CustomerID"].nunique(),
-                "new_customers": int((first == month).sum()),
-            }
-        )
-    table = pd.DataFrame(rows).sort_values("month").reset_index(drop=True)
-    table["sales_growth_pct"] = table["net_sales"].pct_change() * 100
-    table["returning_customers"] = table["active_customers"] - table["new_customers"]
-    return table[table["month"].str.startswith("2011")].reset_index(drop=True)
+@pytest.fixture(scope="module")
+def real_report(readme_order) -> Path:
+    return readme_order[2]
 
 
-def test_monthly_matches_independent_pandas(raw, real_report):
+def _metrics(version: Path) -> dict:
+    return json.loads((version / "metrics.json").read_text())
+
+
+def test_readme_order_demo_never_mixes_with_real_data(readme_order, real_raw):
+    demo, loaded, real = readme_order
+    assert _metrics(demo)["is_demo"] is True
+    assert loaded.exit_code == 0, loaded.output
+    assert "removed the demo data (500,000 generated lines)" in loaded.output
+    metrics = _metrics(real)
+    assert metrics["is_demo"] is False
+    want = ref.net_sales(real_raw, "2011-01-01", "2012-01-01")
+    assert metrics["net_sales"] == pytest.approx(want, abs=0.01)  # £9.0M, not demo + real
+    assert "DEMO DATA" not in (real / "report.html").read_text()
+
+
+def test_monthly_matches_independent_pandas(real_raw, real_report):
     got = pd.read_csv(real_report / "tables" / "monthly.csv")
-    want = expected_monthly(raw)[got.columns]
+    want = ref.monthly(real_raw)
     assert got["month"].tolist() == want["month"].tolist()
-    for column in [
-        "invoices",
-        "cancelled_invoices",
-        "placed_orders",
-        "active_customers",
-        "new_customers",
-        "returning_customers",
-    ]:
+    assert got["complete"].tolist() == want["complete"].tolist()
+    for column in COUNTS:
         assert got[column].tolist() == want[column].tolist(), column
     for column in ["gross_sales", "net_sales"]:
         np.testing.assert_allclose(got[column], want[column], atol=0.006, err_msg=column)
-    np.testing.assert_allclose(got["sales_growth_pct"], want["sales_growth_pct"], atol=0.006)
+    for column in ["sales_growth_pct", "sales_growth_yoy_pct"]:
+        np.testing.assert_allclose(got[column], want[column], atol=0.006, err_msg=column)
+    parts = got[["new_customers", "returning_customers", "cancelling_only_customers"]]
+    assert (parts.sum(axis=1) == got["active_customers"]).all()
 
 
-def expected_segments(raw: pd.DataFrame) -> pd.Series:
-    lines = raw[
-        (raw["InvoiceDate"] >= "2011-01-01")
-        & (raw["InvoiceDate"] < "2012-01-01")
-        & (raw["Quantity"] > 0)
-        & (raw["UnitPrice"] > 0)
-        & raw["CustomerID"].notna()
-    ]
-    per = lines.groupby("CustomerID").agg(
-        last=("InvoiceDate", "max"), frequency=("InvoiceNo", "nunique"), monetary=("amount", "sum")
-    )
-    snapshot = per["last"].max().normalize() + pd.Timedelta(days=1)
-    per["recency"] = (snapshot - per["last"].dt.normalize()).dt.days
-    r = pd.qcut(per["recency"], 5, labels=[5, 4, 3, 2, 1]).astype(int)
-    f = pd.qcut(per["frequency"].rank(method="first"), 5, labels=[1, 2, 3, 4, 5]).astype(int)
-    key = r.astype(str) + f.astype(str)
-    segment = key.map(lambda k: next(n for p, n in SEGMENTS.items() if re.fullmatch(p, k)))
-    return segment.value_counts()
+def test_partial_year_has_no_baseline_and_says_so(real_raw, real_report):
+    metrics = _metrics(real_report)
+    assert metrics["period_complete"] is False
+    assert metrics["data_through"] == "2011-12-09"
+    # 2010 holds only December: no growth figure against it, in words instead
+    assert metrics["sales_growth_pct"] is None and metrics["previous_net_sales"] is None
+    assert metrics["comparison"]["comparable"] is False
+    assert metrics["segment_movement_comparable"] is False
+    html = (real_report / "report.html").read_text()
+    assert "partial: data through 9 Dec 2011" in html
+    assert "no comparable baseline" in html
+    assert "1101.5" not in html and "+1,101" not in html
 
 
-def test_segment_counts_match_independent_pandas(raw, real_report):
+def test_net_segments_match_independent_pandas(real_raw, real_report):
     got = pd.read_csv(real_report / "tables" / "segments.csv").set_index("segment")["customers"]
-    want = expected_segments(raw)
-    for name in SEGMENTS.values():
+    want = ref.segment_counts(real_raw, "2011-01-01", "2012-01-01", "net")
+    for name in ref.SEGMENTS.values():
         assert got[name] == want.get(name, 0), name
     assert got.sum() == want.sum()
 
 
-def test_real_report_headline_figures(raw, real_report):
-    import json
+def test_customers_carry_gross_and_net_spend(real_raw, real_report):
+    got = pd.read_csv(real_report / "tables" / "customers.csv").set_index("customer_id")
+    per, _ = ref.rfm_basis(real_raw, "2011-01-01", "2012-01-01")
+    scored = per[per["net_spend"] > 0]
+    assert sorted(got.index) == sorted(int(c) for c in scored.index)
+    for column in ["gross_spend", "net_spend"]:
+        np.testing.assert_allclose(
+            got[column].sort_index(), scored[column].sort_index().astype(float), atol=0.006
+        )
+    assert (got["monetary"] == got["net_spend"]).all()
+    # 16446 ordered 80,995 units (£168,470) and cancelled them the same day: £2.90 net
+    assert got.loc[16446, "net_spend"] == pytest.approx(2.90, abs=0.01)
+    assert got.loc[16446, "m"] == 1
 
-    metrics = json.loads((real_report / "metrics.json").read_text())
-    in_2011 = raw[raw["InvoiceDate"].dt.year == 2011]
-    assert metrics["invoices"] == in_2011["InvoiceNo"].nunique()
-    assert metrics["net_sales"] == pytest.approx(in_2011["amount"].sum(), abs=0.01)
-    assert metrics["active_customers"] == in_2011["CustomerID"].nunique()
-    assert metrics["is_demo"] is False
+
+def test_refunded_customers_are_listed_not_scored(real_raw, real_report):
+    refunded = pd.read_csv(real_report / "tables" / "refunded_customers.csv")
+    per, _ = ref.rfm_basis(real_raw, "2011-01-01", "2012-01-01")
+    want = per[per["net_spend"] <= 0]
+    assert sorted(refunded["customer_id"]) == sorted(int(c) for c in want.index)
+    assert 12346 in set(refunded["customer_id"])  # £77,184 ordered, all cancelled
+    customers = pd.read_csv(real_report / "tables" / "customers.csv")
+    assert not set(refunded["customer_id"]) & set(customers["customer_id"])
+    metrics = _metrics(real_report)
+    assert metrics["refunded_customers"] == len(want)
+    assert metrics["refunded_gross_spend"] == pytest.approx(want["gross_spend"].sum(), abs=0.01)
+
+
+def test_top_products_are_net_of_cancellations(real_raw, real_report):
+    top = pd.read_csv(real_report / "tables" / "top_products.csv", dtype={"stock_code": str})
+    want = ref.net_products(real_raw, "2011-01-01", "2012-01-01")
+    for rank, column in [("rank_by_revenue", "net_revenue"), ("rank_by_quantity", "net_quantity")]:
+        expected = want[column].sort_values(ascending=False, kind="stable").head(10)
+        got = top[top[rank] <= 10].sort_values(rank).set_index("stock_code")[column]
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), atol=0.006)
+    # PAPER CRAFT , LITTLE BIRDIE: 80,995 units ordered and cancelled, so no top product
+    assert "23843" not in set(top["stock_code"])
+
+
+def test_clv_uses_net_spend(real_report):
+    clv = pd.read_csv(real_report / "tables" / "clv.csv")
+    assert 16446 not in set(clv.head(20)["customer_id"])  # third before the net rule
+    assert (clv["predicted_clv_12m"] >= 0).all()
+
+
+def test_gross_rule_reproduces_the_textbook_segments(real_raw, real_duckdb_url):
+    from lgs_analysis.report.data import collect_report_data
+    from lgs_analysis.report.params import load_params
+    from lgs_analysis.warehouse import get_engine
+
+    params = load_params("2011", {"rfm_monetary": "gross"})
+    data = collect_report_data("2011", params, get_engine(real_duckdb_url))
+    got = data.segments.set_index("segment")["customers"]
+    want = ref.segment_counts(real_raw, "2011-01-01", "2012-01-01", "gross")
+    for name in ref.SEGMENTS.values():
+        assert got[name] == want.get(name, 0), name
+    assert data.refunded["customer_id"].isin(data.customers["customer_id"]).all()
+
+
+# --- months and quarters, on DuckDB and on PostgreSQL -------------------------------------
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def month_data(request, real_duckdb_url, tmp_path_factory):
+    """collect_report_data for 2011-11 and 2011-12 on each warehouse, tables exported."""
+    from lgs_analysis.report.data import collect_report_data, export_tables, report_metrics
+    from lgs_analysis.report.params import load_params
+    from lgs_analysis.warehouse import get_engine
+
+    url = real_duckdb_url if request.param == "duckdb" else request.getfixturevalue("real_pg_url")
+    engine = get_engine(url)
+    out = {}
+    for period in ("2011-11", "2011-12"):
+        data = collect_report_data(period, load_params(period), engine)
+        folder = tmp_path_factory.mktemp(f"{request.param}-{period}")
+        export_tables(data, folder)
+        (folder / "metrics.json").write_text(json.dumps(report_metrics(data), default=str))
+        out[period] = (data, folder)
+    engine.dispose()
+    return out
+
+
+def test_month_figures_match_pandas(month_data, real_raw):
+    want = ref.monthly(real_raw).set_index("month")
+    for period, (_, folder) in month_data.items():
+        got = pd.read_csv(folder / "tables" / "monthly.csv").set_index("month")
+        assert got.index.tolist() == [period]
+        for column in COUNTS:
+            assert got.loc[period, column] == want.loc[period, column], (period, column)
+        metrics = json.loads((folder / "metrics.json").read_text())
+        for column in COUNTS:
+            assert metrics[column] == want.loc[period, column], (period, column)
+
+
+def test_partial_month_compares_the_same_days(month_data, real_raw):
+    data, folder = month_data["2011-12"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    now = ref.net_sales(real_raw, "2011-12-01", "2011-12-10")
+    before = ref.net_sales(real_raw, "2011-11-01", "2011-11-10")
+    year_ago = ref.net_sales(real_raw, "2010-12-01", "2010-12-10")
+    assert metrics["period_complete"] is False and metrics["data_through"] == "2011-12-09"
+    assert metrics["previous_net_sales"] == pytest.approx(before, abs=0.01)
+    assert metrics["sales_growth_pct"] == pytest.approx((now - before) / before * 100, abs=0.01)
+    assert metrics["year_ago_net_sales"] == pytest.approx(year_ago, abs=0.01)
+    assert metrics["comparison"]["like_for_like"] is True
+    assert metrics["comparison"]["baseline_end"] == "2011-11-10"
+    assert "down 70" not in " ".join(metrics["narrative"])
+    # the trend chart shows the trailing 13 months, the reported one highlighted
+    assert data.trend["month"].tolist()[0] == "2010-12" and len(data.trend) == 13
+    assert data.trend["in_period"].tolist() == [False] * 12 + [True]
+
+
+def test_complete_month_has_no_year_ago_baseline(month_data):
+    _, folder = month_data["2011-11"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["period_complete"] is True
+    assert metrics["sales_growth_yoy_pct"] is None
+    assert metrics["comparison_yoy"]["comparable"] is False  # Nov 2010 is before the data
+
+
+def test_month_segments_and_products_match_pandas(month_data, real_raw):
+    data, folder = month_data["2011-11"]
+    got = pd.read_csv(folder / "tables" / "segments.csv").set_index("segment")["customers"]
+    want = ref.segment_counts(real_raw, "2010-12-01", "2011-12-01", "net")
+    assert got.to_dict() == {name: int(want.get(name, 0)) for name in got.index}
+    products = ref.net_products(real_raw, "2011-11-01", "2011-12-01")
+    top = pd.read_csv(folder / "tables" / "top_products.csv", dtype={"stock_code": str})
+    expected = products["net_revenue"].sort_values(ascending=False, kind="stable").head(10)
+    got_rev = top[top["rank_by_revenue"] <= 10].sort_values("rank_by_revenue")["net_revenue"]
+    np.testing.assert_allclose(got_rev.to_numpy(), expected.to_numpy(), atol=0.006)
+
+
+def test_four_item_sets_are_mined_and_said(month_data):
+    data, folder = month_data["2011-11"]
+    rules = pd.read_csv(folder / "tables" / "basket_rules.csv", dtype=str)
+    sets = (rules["antecedent_codes"] + "|" + rules["consequent_codes"]).map(
+        lambda s: frozenset(s.split("|"))
+    )
+    # the Christmas set 23263/23264/23265/23266 only shows with itemsets of 4
+    assert frozenset({"23263", "23264", "23265", "23266"}) in set(sets)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["max_itemset_size"] == 4
+
+
+# --- every sentence of the narrative against the published tables -------------------------
+
+_MONEY = re.compile(r"£([\d,]+)")
+
+
+def _money(text: str) -> list[int]:
+    return [int(v.replace(",", "")) for v in _MONEY.findall(text)]
+
+
+def test_every_narrative_sentence_matches_the_tables(month_data):
+    data, folder = month_data["2011-11"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    tables = folder / "tables"
+    monthly = pd.read_csv(tables / "monthly.csv")
+    segments = pd.read_csv(tables / "segments.csv").set_index("segment")
+    movers = pd.read_csv(tables / "at_risk_movers.csv")
+    matrix = pd.read_csv(tables / "segment_migration.csv")
+    refunded = pd.read_csv(tables / "refunded_customers.csv")
+    clv = pd.read_csv(tables / "clv.csv")
+    checked = 0
+    sentences = []
+    for line in "\n".join(metrics["narrative"]).splitlines():
+        is_action = re.match(r"\d\. \*\*", line)
+        sentences += [line] if is_action else re.split(r"(?<=\.)\s+(?=[A-Z0-9*])", line)
+    for sentence in sentences:
+        if not sentence.strip() or sentence.startswith("**Recommended"):
+            continue
+        checked += 1
+        if sentence.startswith("Net sales in 2011-11"):
+            assert "(1 Nov 2011 to 30 Nov 2011)" in sentence
+            assert _money(sentence) == [round(monthly["net_sales"].iloc[0])]
+        elif sentence.startswith("That is up"):
+            assert "in 2011-10" in sentence
+            assert _money(sentence) == [round(metrics["previous_net_sales"])]
+            pct = float(re.search(r"up ([\d.]+)%", sentence).group(1))
+            assert pct == pytest.approx(metrics["sales_growth_pct"], abs=0.05)
+        elif sentence.startswith("There is no comparable baseline a year before"):
+            assert "2010-11" in sentence
+        elif sentence.startswith("Scored over"):
+            assert "the 12 months to 31 Oct 2011" in sentence
+            for name, before, now in re.findall(
+                r"([A-Z][\w' ]+?) (?:grew|shrank) from ([\d,]+) to ([\d,]+)", sentence
+            ):
+                name = name.split(": ")[-1].strip()
+                into = matrix[matrix["to_segment"] == name]["customers"].sum()
+                out_of = matrix[matrix["from_segment"] == name]["customers"].sum()
+                assert int(now.replace(",", "")) == into == segments.loc[name, "customers"]
+                assert int(before.replace(",", "")) == out_of
+        elif sentence.startswith("The largest move"):
+            n, a, b = re.search(r"([\d,]+) customers went from (.+) to (.+)\.", sentence).groups()
+            row = matrix[(matrix["from_segment"] == a) & (matrix["to_segment"] == b)]
+            assert int(n.replace(",", "")) == int(row["customers"].iloc[0])
+        elif "slid into" in sentence:
+            assert int(sentence.split()[0].replace(",", "")) == len(movers)
+            assert "in the 12 months to 31 Oct 2011" in sentence  # never "in 2011-10"
+            assert _money(sentence) == [
+                round(movers["previous_monetary"].sum()),
+                round(movers["current_monetary"].sum()),
+            ]
+        elif "cancelled everything" in sentence:
+            assert int(sentence.split()[0].replace(",", "")) == len(refunded)
+            assert _money(sentence)[0] == round(refunded["gross_spend"].sum())
+        elif re.match(r"\d\. \*\*", sentence):
+            name = re.search(r"\*\*(.+?)\*\*", sentence).group(1)
+            customers = int(re.search(r"\(([\d,]+) customers", sentence).group(1).replace(",", ""))
+            assert customers == segments.loc[name, "customers"]
+            assert "in the 12 months to 30 Nov 2011" in sentence
+            spent, worth = _money(sentence)[:2]
+            assert spent == round(segments.loc[name, "revenue"])
+            assert worth == round(clv[clv["segment"] == name]["predicted_clv_12m"].sum())
+        else:
+            pytest.fail(f"a narrative sentence no test checks: {sentence!r}")
+    assert checked >= 8

@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 
 from ...analyses import cohorts as cohort_analysis
 from ...analyses.migration import NONE
-from ...analyses.narrative import build_narrative, narrative_inputs
-from ...analyses.rfm import CAMPAIGNS, SEGMENT_ORDER
-from ..data import ReportData
+from ...analyses.narrative import narrative_markdown
+from ...analyses.rfm import SEGMENT_ORDER
+from ..data import ReportData, rfm_window_text
 from .overview import _show_figure, _table, money
 
 __all__ = [
@@ -34,68 +34,55 @@ def _pct(v: float) -> str:
     return "n/a" if pd.isna(v) else f"{v:.1%}"
 
 
-def _previous_note(data: ReportData) -> str:
-    first_at = data.warehouse_range[0]
-    previous = data.period.previous()
-    if first_at is not None and pd.Timestamp(first_at).date() > previous.start:
-        return f" (data from {pd.Timestamp(first_at):%d %b %Y} only)"
-    return ""
-
-
 def show_narrative(data: ReportData) -> None:
-    """The generated summary: revenue, segment shifts, three actions with what is at stake."""
-    x = data.extras
-    display(
-        Markdown(
-            build_narrative(
-                period_label=data.period.label,
-                previous_label=data.period.previous().label,
-                net_sales=data.summary["net_sales"],
-                previous_net_sales=data.previous_summary["net_sales"],
-                segments=data.segments,
-                campaigns=CAMPAIGNS,
-                previous_note=_previous_note(data),
-                **narrative_inputs(x),
-            )
-        )
-    )
+    """The generated summary: sales against comparable baselines, shifts, three actions."""
+    display(Markdown(narrative_markdown(data.narrative)))
 
 
 def show_products(data: ReportData) -> None:
     """Top products, promotion pairs, and what to promote to the focus segments."""
     x = data.extras
     p = data.params
+    orders = data.summary["placed_orders"]
     display(
         Markdown(
             f"""## Products and baskets
 
-A **basket** is an invoice of the period that is neither a cancellation (number starting
-with `C`) nor an adjustment (`A`); its items are the stock codes of its product lines with
-positive quantity. The period has **{x["count_baskets"]:,} baskets**. The **support** of a
-set of products is the share of baskets holding all of them; a rule "X → Y" has
-**confidence** = support(X and Y) / support(X), the share of X's baskets that also hold Y,
-and **lift** = confidence / support(Y), how many times more often Y is bought with X than
-in general. Rules are mined with mlxtend's fpgrowth among the {x["count_frequent_items"]:,}
-products in at least {p["min_support"]:.1%} of baskets, keeping support ≥
-{p["min_support"]:.1%}, confidence ≥ {p["min_confidence"]:.0%} and lift ≥ {p["min_lift"]:g}:
-{x["count_qualifying_rules"]:,} qualify; the {len(x["rules"]):,} strongest are in
-`tables/basket_rules.csv`.
+A **basket** is a placed order (an invoice that is neither a cancellation nor an
+adjustment) with at least one product line of positive quantity; its items are those
+products. Of the period's {orders:,} placed orders, **{x["count_baskets"]:,} are baskets**:
+the others hold only postage, fees or returned goods. The **support** of a set of products
+is the share of baskets holding all of them; a rule "X → Y" has **confidence** =
+support(X and Y) / support(X), the share of X's baskets that also hold Y, and **lift** =
+confidence / support(Y), how many times more often Y is bought with X than in general.
+Rules are mined with mlxtend's fpgrowth over all {x["count_baskets"]:,} baskets, among the
+{x["count_frequent_items"]:,} products in at least {p["min_support"]:.1%} of them, in sets of
+**up to {p["max_itemset_size"]} products** (parameter `max_itemset_size`: larger sets are not
+looked for), keeping support ≥ {p["min_support"]:.1%}, confidence ≥
+{p["min_confidence"]:.0%} and lift ≥ {p["min_lift"]:g}: {x["count_qualifying_rules"]:,}
+qualify; the {len(x["rules"]):,} strongest are in `tables/basket_rules.csv`.
 
-### Top products"""
+### Top products
+
+Quantity and revenue are **net**: the period's basket lines less its cancellation lines of
+the same product, so an order cancelled in the period counts for nothing. Gross values are
+in `tables/top_products.csv`."""
         )
     )
     top = x["top_products"]
     n = int(p["top_products"])
     for rank, label in [
-        ("rank_by_invoices", "invoices"),
-        ("rank_by_quantity", "quantity"),
-        ("rank_by_revenue", "revenue"),
+        ("rank_by_invoices", "baskets"),
+        ("rank_by_quantity", "net quantity"),
+        ("rank_by_revenue", "net revenue"),
     ]:
         shown = top[top[rank] <= n].sort_values(rank)
         display(Markdown(f"**By {label}**"))
         _table(
-            shown[["stock_code", "description", "invoices", "quantity", "revenue"]],
-            {"revenue": money, "invoices": "{:,}".format, "quantity": "{:,}".format},
+            shown[["stock_code", "description", "invoices", "net_quantity", "net_revenue"]].rename(
+                columns={"invoices": "baskets"}
+            ),
+            {"net_revenue": money, "baskets": "{:,}".format, "net_quantity": "{:,}".format},
         )
     display(Markdown("### Promotion pairs: customers who buy X also buy Y"))
     pairs = x["promotion_pairs"]
@@ -114,9 +101,10 @@ products in at least {p["min_support"]:.1%} of baskets, keeping support ≥
             """### Products to promote per segment
 
 For each segment, its most bought products (by customers in the RFM window) among those
-that take a larger part of its purchases than of the other customers' (index > 1), with
-the product customers buy alongside it when a rule above links them: lead a campaign with
-the first and cross-sell the second."""
+that take a larger part of its purchases than of the other customers' purchases (a purchase
+being a customer buying a product): the **index** is the first part divided by the second
+(2.00: twice as large). Where a rule above links the product to another, "bought with it"
+names that product: lead a campaign with the first and cross-sell the second."""
         )
     )
     products = x["segment_products"]
@@ -126,22 +114,29 @@ the first and cross-sell the second."""
         if rows.empty:
             display(Markdown("No product stands out for this segment."))
             continue
+        columns = [
+            "stock_code",
+            "description",
+            "buyers",
+            "purchase_share",
+            "others_purchase_share",
+            "index_vs_others",
+        ]
+        if rows["promote_description"].notna().any():
+            columns.append("promote_description")
         _table(
-            rows[
-                [
-                    "stock_code",
-                    "description",
-                    "buyers",
-                    "buyer_share",
-                    "others_share",
-                    "index_vs_others",
-                    "promote_description",
-                ]
-            ].rename(columns={"promote_description": "bought with it"}),
+            rows[columns].rename(
+                columns={
+                    "purchase_share": "part of its purchases",
+                    "others_purchase_share": "part of others' purchases",
+                    "index_vs_others": "index",
+                    "promote_description": "bought with it",
+                }
+            ),
             {
-                "buyer_share": _pct,
-                "others_share": _pct,
-                "index_vs_others": lambda v: "n/a" if pd.isna(v) else f"{v:.2f}",
+                "part of its purchases": lambda v: f"{v:.2%}",
+                "part of others' purchases": lambda v: f"{v:.2%}",
+                "index": lambda v: "n/a" if pd.isna(v) else f"{v:.2f}",
                 "bought with it": lambda v: v if isinstance(v, str) else "",
             },
         )
@@ -184,18 +179,33 @@ def show_segment_movement(data: ReportData, output_dir: str | None = None) -> No
     """Migration matrix heatmap, segment sizes before and now, and the slipping customers."""
     x = data.extras
     previous = x["previous_period"]
-    lookback = data.params["rfm_lookback_months"]
+    current_window = rfm_window_text(data.rfm_start, data.rfm_end)
+    previous_window = rfm_window_text(x["previous_rfm_start"], previous.end)
+    if not x["movement_comparable"]:
+        display(
+            Markdown(
+                f"## Segment movement\n\nNot shown: {x['movement_reason']}. Comparing with a "
+                "baseline the warehouse barely holds would make most customers look new."
+            )
+        )
+        return
+    held = data.span.coverage(x["previous_rfm_start"], previous.end)
+    note = (
+        ""
+        if held >= 1
+        else f" The warehouse holds {held:.0%} of that earlier window ({data.span.describe()}): "
+        "customers who bought only before the data starts are missing from it."
+    )
     display(
         Markdown(
             f"""## Segment movement
 
-Each customer's segment now (RFM over the {lookback} months up to {data.period.end:%d %b %Y})
-against their segment a period earlier (the same scoring over the {lookback} months up to
-{previous.end:%d %b %Y}, i.e. {previous.label}{_previous_note(data)}). `(none)` marks
-customers not scored on one side: new (no purchase in the earlier window) or lapsed (none in
-the current one). In `tables/segment_migration.csv`, **revenue** is the customers' monetary
-value in the current RFM window (0 for lapsed customers) and **previous revenue** theirs in
-the earlier window."""
+Each customer's segment now (scored over {current_window}) against their segment a period
+earlier (the same scoring over {previous_window}, the RFM window of {previous.label}).{note}
+`(none)` marks customers not scored on one side: new (no purchase in the earlier window) or
+lapsed (none in the current one). In `tables/segment_migration.csv`, **revenue** is the
+customers' monetary value in the current RFM window (0 for lapsed customers) and **previous
+revenue** theirs in the earlier window."""
         )
     )
     _show_figure(plot_migration(x["migration"]), output_dir, "segment_migration")
@@ -211,8 +221,8 @@ the earlier window."""
         Markdown(
             f"**{len(movers):,} customers** slid from Champions or Loyal Customers into At Risk, "
             f"Can't Lose or Hibernating. They spent {money(movers['previous_monetary'].sum())} "
-            f"in the earlier window and {money(movers['current_monetary'].sum())} in the "
-            "current one. Most valuable first (all in `tables/at_risk_movers.csv`):"
+            f"in {previous_window} and {money(movers['current_monetary'].sum())} in "
+            f"{current_window}. Most valuable first (all in `tables/at_risk_movers.csv`):"
         )
     )
     top_n = int(data.params["top_customers"])
@@ -272,15 +282,20 @@ covers only in part (such as the last) reads low."""
         display(Markdown("No customer made a first purchase in these months."))
         return
     _show_figure(plot_retention(table), output_dir, "cohort_retention")
-    later = table[table["months_since_first"] >= 1]
-    if not later.empty:
-        m1 = later[later["months_since_first"] == 1]
-        weighted = m1["active_customers"].sum() / max(m1["customers"].sum(), 1)
+    average = data.extras["cohort_next_month"]
+    first = data.extras.get("first_data_month")
+    left_out = (
+        f" The {first} cohort is left out: it is the first month the warehouse holds, so it "
+        "mixes in every customer who bought before the data starts."
+        if first in set(table["cohort_month"])
+        else ""
+    )
+    if average["share"] is not None:
         display(
             Markdown(
-                f"On average {weighted:.0%} of a cohort buys again in the month after its "
-                f"first purchase ({len(table['cohort_month'].unique())} cohorts, "
-                f"{table[table['months_since_first'] == 0]['customers'].sum():,} customers)."
+                f"On average {average['share']:.0%} of a cohort buys again in the month after its "
+                f"first purchase ({average['cohorts']} cohorts, {average['customers']:,} "
+                f"customers).{left_out}"
             )
         )
 
@@ -302,7 +317,9 @@ def show_customer_value(data: ReportData) -> None:
 model (Fader, Hardie and Lee 2005) predicts how many purchases (days with a purchase) a
 customer will make, from how often and how recently they bought and how long they have been
 a customer (all history in the warehouse up to {data.snapshot:%d %b %Y}); the Gamma-Gamma
-model predicts what they will spend per purchase; the product is discounted at
+model predicts what they will spend per purchase, from their **net** spend per repeat
+purchase (cancellations deducted; customers who cancelled everything they bought again are
+left out of the fit and expected to spend nothing); the product is discounted at
 {data.params["clv_monthly_discount_rate"]:.1%} a month. Both are fitted by maximum
 likelihood on {fit.customers:,} customers ({fit.repeat_customers:,} with repeat purchases).
 Per customer in `tables/clv.csv`.

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Image, Markdown, display
 
+from ...formatting import format_date, format_window
 from .. import charts
 from ..data import FOCUS_SEGMENTS, ReportData
 
@@ -61,22 +62,38 @@ def _show_figure(fig: plt.Figure, output_dir: str | None, name: str) -> None:
     display(Image(data=png, format="png"))
 
 
+def _period_words(data: ReportData) -> str:
+    """``2011-12 (partial: data through 9 Dec 2011)`` or just the label."""
+    if data.period_complete:
+        return data.period.label
+    return f"{data.period.label} (partial: data through {format_date(data.data_through)})"
+
+
 def show_title(data: ReportData) -> None:
-    """Title, window, and a prominent banner when the figures are demo data."""
+    """Title, window, a partial-period note, and a banner when the figures are demo data."""
     p = data.period
+    start, end = data.window
     text = (
-        f"# London Gift Shop: RFM report {p.label}\n\n"
-        f"Period {p.start:%d %b %Y} to {p.end:%d %b %Y} (end excluded); RFM window "
-        f"{data.rfm_start:%d %b %Y} to {data.rfm_end:%d %b %Y}"
+        f"# London Gift Shop: RFM report {_period_words(data)}\n\n"
+        f"Period {format_window(p.start, p.end)}; the figures cover "
+        f"{format_window(start, end)}. RFM window {format_window(data.rfm_start, data.rfm_end)}"
     )
     if data.snapshot:
-        text += f", snapshot {data.snapshot:%d %b %Y}"
-    display(Markdown(text + "."))
+        text += f", snapshot {format_date(data.snapshot)}"
+    text += "."
+    if not data.period_complete:
+        text += (
+            f"\n\n**This period is incomplete**: {data.span.describe()}. Its figures cover "
+            f"{format_window(start, end)} only, and comparisons use the same days of the "
+            "baseline."
+        )
+    display(Markdown(text))
     if data.is_demo:
         display(
             HTML(
                 '<div class="lgs-banner">DEMO DATA: these figures come from generated demo data, '
-                "not from LGS's sales. Load real data with <code>make load SOURCE=...</code>.</div>"
+                "not from LGS's sales. Load real data with <code>make load SOURCE=&lt;your "
+                "file&gt;</code>.</div>"
             )
         )
 
@@ -88,43 +105,114 @@ def _kpi(label: str, value: str, delta: str = "") -> str:
     )
 
 
+def _versus(data: ReportData, kind: str, key: str, value_format: Any) -> str:
+    comparison = data.comparisons.get(kind)
+    base = data.baselines.get(kind)
+    if comparison is None:
+        return ""
+    if base is None:
+        return "no comparable baseline"
+    return f"{value_format(base[key])} in {comparison.describe_base()}"
+
+
 def show_headline(data: ReportData, metrics: dict[str, Any]) -> None:
-    """Key figures of the period against the previous period."""
-    s, prev = data.summary, data.previous_summary
-    previous = data.period.previous()
-    previous_label = previous.label
-    first_at = data.warehouse_range[0]
-    if first_at is not None and pd.Timestamp(first_at).date() > previous.start:
-        previous_label += f" (data from {pd.Timestamp(first_at):%d %b %Y} only)"
+    """Key figures of the period against the previous period (like for like)."""
+    s = data.summary
+    previous = data.comparisons["previous"]
+    growth = metrics["sales_growth_pct"]
+    sales_delta = (
+        f"{_pct(growth)} vs {previous.describe_base()}"
+        if growth is not None
+        else "no comparable baseline"
+    )
+    if "year_ago" in data.comparisons:
+        yoy = metrics.get("sales_growth_yoy_pct")
+        sales_delta += "; " + (
+            f"{_pct(yoy)} vs {data.comparisons['year_ago'].describe_base()}"
+            if yoy is not None
+            else "no year-ago baseline"
+        )
+    new = f"{s['new_customers']:,}" if data.new_customers_meaningful else "n/a"
     cards = [
-        _kpi(
-            "net sales",
-            money(s["net_sales"]),
-            f"{_pct(metrics['sales_growth_pct'])} vs {previous_label}",
-        ),
-        _kpi("gross sales", money(s["gross_sales"])),
+        _kpi("net sales", money(s["net_sales"]), sales_delta),
+        _kpi("gross sales", money(s["gross_sales"]), "before cancellations"),
         _kpi(
             "placed orders",
             f"{s['placed_orders']:,}",
-            f"{prev['placed_orders']:,} in {previous_label}",
+            _versus(data, "previous", "placed_orders", "{:,}".format),
         ),
         _kpi("cancelled invoices", f"{s['cancelled_invoices']:,}"),
         _kpi(
             "active customers",
             f"{s['active_customers']:,}",
-            f"{prev['active_customers']:,} in {previous_label}",
+            _versus(data, "previous", "active_customers", "{:,}".format),
         ),
-        _kpi("new customers", f"{metrics['new_customers']:,}"),
+        _kpi(
+            "new customers",
+            new,
+            "" if data.new_customers_meaningful else "first month of data: everyone looks new",
+        ),
     ]
     display(HTML('<div class="lgs-kpis">' + "".join(cards) + "</div>"))
+    notes = []
+    if not data.period_complete:
+        notes.append(f"Figures cover {format_window(*data.window)} only.")
+    for comparison in data.comparisons.values():
+        if not comparison.comparable:
+            against = "previous period" if comparison.kind == "previous" else "year before"
+            notes.append(f"No comparable baseline in the {against}: {comparison.reason}.")
+    if notes:
+        display(Markdown(" ".join(notes)))
 
 
 def show_monthly(data: ReportData, output_dir: str | None = None) -> None:
-    """Monthly sales, orders and customers: table and charts."""
+    """Monthly sales, orders and customers: table and charts (13-month trend for months
+    and quarters, the reported months highlighted; partial months marked)."""
     display(Markdown("## Sales, orders and customers per month"))
-    _show_figure(charts.plot_monthly_sales(data.monthly), output_dir, "monthly_sales")
-    _show_figure(charts.plot_monthly_customers(data.monthly), output_dir, "monthly_customers")
-    _table(data.monthly, {"gross_sales": money, "net_sales": money, "sales_growth_pct": _pct})
+    first, last = data.monthly["month"].iloc[0], data.monthly["month"].iloc[-1]
+    notes = []
+    months_in_period = data.period.months
+    if len(data.monthly) < months_in_period:
+        notes.append(
+            f"The warehouse holds {first} to {last} of this period ({data.span.describe()}); "
+            "months without data are not shown."
+        )
+    if not data.monthly["complete"].all():
+        partial = ", ".join(data.monthly.loc[~data.monthly["complete"], "month"])
+        notes.append(
+            f"Partial months ({partial}) are hatched in the charts; their growth compares the "
+            "same days of the month before and of the year before."
+        )
+    if not data.new_customers_meaningful:
+        notes.append(
+            "New and returning customers are n/a in the first month the warehouse holds, "
+            "where every customer looks new."
+        )
+    if notes:
+        display(Markdown(" ".join(notes)))
+    chart_months = data.trend if data.trend is not None else data.monthly
+    highlight = chart_months["in_period"] if data.trend is not None else None
+    _show_figure(charts.plot_monthly_sales(chart_months, highlight), output_dir, "monthly_sales")
+    _show_figure(
+        charts.plot_monthly_customers(chart_months, highlight), output_dir, "monthly_customers"
+    )
+    shown = data.monthly.copy()
+    shown["complete"] = shown["complete"].map({True: "yes", False: "partial"})
+    _table(
+        shown,
+        {
+            "gross_sales": money,
+            "net_sales": money,
+            "sales_growth_pct": _pct,
+            "sales_growth_yoy_pct": _pct,
+            "new_customers": _count,
+            "returning_customers": _count,
+        },
+    )
+
+
+def _count(value: Any) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
 def _stats_table(stats: dict[str, float]) -> pd.DataFrame:
@@ -143,7 +231,16 @@ def _stats_table(stats: dict[str, float]) -> pd.DataFrame:
 def show_invoice_distribution(data: ReportData, output_dir: str | None = None) -> None:
     """Invoice totals: statistics, histogram and box plot, all and up to the cap percentile."""
     cap_pct = data.params["invoice_percentile_cap"]
-    display(Markdown("## Invoice amounts"))
+    orders = data.summary["placed_orders"]
+    counted = int(len(data.invoice_totals))
+    display(
+        Markdown(
+            f"## Invoice amounts\n\nThe totals of the {counted:,} placed orders with at least "
+            f"one line of positive quantity and price, over those lines. The other "
+            f"{orders - counted:,} of the {orders:,} placed orders hold no such line (only "
+            "free or returned goods)."
+        )
+    )
     if data.invoice_totals.empty:
         display(Markdown("No invoices with positive lines in this period."))
         return
@@ -159,12 +256,27 @@ def show_invoice_distribution(data: ReportData, output_dir: str | None = None) -
 
 def show_segments(data: ReportData, output_dir: str | None = None) -> None:
     """The segment table with shares and mean R, F, M, and the segment pie."""
-    display(
-        Markdown(
-            f"## RFM segments\n\n{len(data.customers):,} customers scored on their purchases "
-            f"between {data.rfm_start:%d %b %Y} and {data.rfm_end:%d %b %Y}."
-        )
+    rule = data.params["rfm_monetary"]
+    text = (
+        f"## RFM segments\n\n{len(data.customers):,} customers scored on their purchases "
+        f"from {format_window(data.rfm_start, data.rfm_end)}; monetary value and revenue are "
+        f"their **{rule}** spend"
     )
+    text += (
+        " (cancellations deducted)."
+        if rule == "net"
+        else " (purchases before cancellations, the textbook rule)."
+    )
+    refunded = data.refunded
+    if not refunded.empty:
+        scored = "are not scored" if rule == "net" else "are scored on their gross spend"
+        text += (
+            f" **{len(refunded):,} customers refunded everything**: they bought "
+            f"{money(refunded['gross_spend'].sum())} in the window and cancelled it all (net "
+            f"spend £0 or less); they {scored} and are listed in "
+            "`tables/refunded_customers.csv`."
+        )
+    display(Markdown(text))
     _show_figure(charts.plot_segment_pie(data.segments), output_dir, "segment_pie")
     _table(
         data.segments,
@@ -178,6 +290,13 @@ def show_segments(data: ReportData, output_dir: str | None = None) -> None:
         },
     )
     _show_figure(charts.plot_segment_value(data.segments), output_dir, "segment_value")
+    if not refunded.empty:
+        top_n = int(data.params["top_customers"])
+        display(Markdown(f"### Refunded everything (largest orders first, top {top_n})"))
+        _table(
+            refunded.head(top_n)[["customer_id", "frequency", "gross_spend", "net_spend"]],
+            {"gross_spend": money, "net_spend": money},
+        )
 
 
 def show_focus_segments(data: ReportData) -> None:
@@ -199,7 +318,7 @@ def show_focus_segments(data: ReportData) -> None:
             display(Markdown("No customer in this segment."))
             continue
         top = members.sort_values("monetary", ascending=False).head(top_n)
-        _table(top, {"monetary": money})
+        _table(top, {"monetary": money, "gross_spend": money, "net_spend": money})
         if len(members) > top_n:
             display(
                 Markdown(
@@ -212,6 +331,7 @@ def show_definitions(data: ReportData) -> None:
     """Every rule behind the figures, and the data-quality summary."""
     q = data.quality
     lookback = data.params["rfm_lookback_months"]
+    rule = data.params["rfm_monetary"]
     display(
         Markdown(f"""## Definitions
 
@@ -220,22 +340,43 @@ def show_definitions(data: ReportData) -> None:
   with `C`. **Adjustment**: an invoice whose number starts with `A` (bad-debt adjustment).
 - **Product line**: a line whose stock code starts with a digit; codes such as POST, DOT, M,
   D, C2, BANK CHARGES, AMAZONFEE and CRUK are not products.
-- **Placed orders**: invoices that are not cancellations. **Cancelled invoices**: distinct
-  `C` invoice numbers.
+- **Placed orders**: invoices that are neither cancellations nor adjustments.
+  **Cancelled invoices**: distinct `C` invoice numbers. Invoices = placed orders + cancelled
+  invoices + adjustments.
 - **Gross sales**: sum of amount over lines with amount ≥ 0. **Net sales**: sum of amount over
-  all lines, cancellations and adjustments included. **Sales growth**: month-on-month change
-  of net sales, in percent.
+  all lines, cancellations and adjustments included: what was really sold.
+- **Complete period**: the warehouse holds data from the period's first day to its last. An
+  incomplete period is marked "partial" and its figures cover the days held only.
+- **Sales growth**: change of net sales against the previous period (month on month in the
+  monthly table) and, for months and quarters, against the same period a year before. A
+  partial period or month is compared **like for like**, over the same days of the baseline
+  (1-9 Dec against 1-9 Nov). No growth is shown when the warehouse does not hold the whole
+  baseline: the report says there is no comparable baseline.
 - **Customer**: a customer id; lines without one count in sales but not in customer figures.
   **Active customers**: distinct customers with any line in the month, cancellations included.
-  **New customers**: customers whose first purchase (earliest line that is not a
-  cancellation, anywhere in the warehouse) falls in the month. **Returning**: active, not new.
+  Each is exactly one of: **new** (their first purchase, the earliest line that is not a
+  cancellation anywhere in the warehouse, falls in the month), **returning** (another line
+  that is not a cancellation in the month) or **cancelling only** (their only lines in the
+  month are cancellations). Active = new + returning + cancelling only. "First purchase" means
+  the first the warehouse holds ({data.span.describe()}): in its first month every customer
+  looks new, so new and returning are n/a there, and that month's cohort is left out of
+  cohort averages.
 - **Invoice amounts**: per-invoice totals over positive lines (quantity > 0 and unit price > 0)
-  of invoices that are neither cancellations nor adjustments; the mode is taken over totals
-  rounded to the penny.
-- **RFM basis**: positive lines (quantity > 0 and unit price > 0) of identified customers over
-  the {lookback} months ending where the period ends. **Snapshot**: the day after the last
+  of placed orders; orders holding no such line are not counted.
+- **Basket**: a placed order with at least one product line of positive quantity (free goods
+  included); its items are those products. Orders holding only postage, fees or returns are
+  not baskets. Frequent itemsets of up to {data.params["max_itemset_size"]} products are mined
+  (parameter `max_itemset_size`). **Top products** rank by baskets, and by net quantity and
+  net revenue: the period's basket lines less its cancellation lines of the same stock code.
+- **RFM basis**: the customers with a purchase line (quantity > 0 and unit price > 0) over the
+  {lookback} months ending where the period ends. **Snapshot**: the day after the last
   purchase in that window. **Recency**: whole days from a customer's last purchase date to the
-  snapshot. **Frequency**: distinct invoices. **Monetary**: sum of amount.
+  snapshot. **Frequency**: distinct invoices with a purchase line.
+- **Net spend**: the amount of all the customer's lines in the RFM window, cancellation lines
+  included, adjustments excluded. **Gross spend**: the amount of their purchase lines only.
+  **Monetary** is the {rule} spend (parameter `rfm_monetary`; `gross` is the textbook rule).
+  Customers whose net spend is £0 or less **refunded everything**: they are
+  {"not scored" if rule == "net" else "scored on gross spend"} and are listed apart.
 - **Scores**: R = quintile of recency labelled 5 (most recent) to 1; F = quintile of the
   frequency rank (ties broken by order), 1 to 5; M = quintile of monetary, 1 to 5. When ties
   leave too few distinct values for five bins, that score falls back to ranks.
