@@ -217,8 +217,16 @@ def collect_report_data(
     return data
 
 
-def rfm_window_text(start: date, end: date) -> str:
-    """``the 12 months to 30 Nov 2011`` for an RFM window [start, end) of whole months."""
+def rfm_window_text(start: date, end: date, span: DataSpan | None = None) -> str:
+    """An RFM window [start, end) in words, as much of it as the warehouse holds.
+
+    ``the 12 months to 30 Nov 2011`` when the warehouse holds it all; the days it holds
+    (``1 Dec 2010 to 31 Oct 2011``) when the data starts or stops inside the window.
+    """
+    if span is not None:
+        lo, hi = span.cut(start, end)
+        if (lo, hi) != (start, end) and hi > lo:
+            return f"the days from {format_window(lo, hi)}"
     months = (end.year - start.year) * 12 + end.month - start.month
     unit = "month" if months == 1 else f"{months} months"
     return f"the {unit} to {format_date(end - timedelta(days=1))}"
@@ -228,7 +236,7 @@ def narrative_inputs(data: ReportData) -> dict[str, Any]:
     """The keyword arguments of :func:`~lgs_analysis.analyses.narrative.build_narrative`."""
     x = data.extras
     window_start, window_end = data.window
-    previous_rfm = rfm_window_text(x["previous_rfm_start"], x["previous_period"].end)
+    previous_rfm = rfm_window_text(x["previous_rfm_start"], x["previous_period"].end, data.span)
     return {
         "period_label": data.period.label,
         "window_text": format_window(window_start, window_end),
@@ -238,7 +246,7 @@ def narrative_inputs(data: ReportData) -> dict[str, Any]:
             (c, None if data.baselines[k] is None else data.baselines[k]["net_sales"])
             for k, c in data.comparisons.items()
         ],
-        "rfm_window_text": rfm_window_text(data.rfm_start, data.rfm_end),
+        "rfm_window_text": rfm_window_text(data.rfm_start, data.rfm_end, data.span),
         "previous_rfm_window_text": previous_rfm,
         "movement_comparable": x["movement_comparable"],
         "movement_reason": x["movement_reason"],

@@ -291,7 +291,7 @@ def test_every_narrative_sentence_matches_the_tables(month_data):
         elif sentence.startswith("There is no comparable baseline a year before"):
             assert "2010-11" in sentence
         elif sentence.startswith("Scored over"):
-            assert "the 12 months to 31 Oct 2011" in sentence
+            assert "1 Dec 2010 to 31 Oct 2011" in sentence  # the part of the window held
             for name, before, now in re.findall(
                 r"([A-Z][\w' ]+?) (?:grew|shrank) from ([\d,]+) to ([\d,]+)", sentence
             ):
@@ -306,7 +306,7 @@ def test_every_narrative_sentence_matches_the_tables(month_data):
             assert int(n.replace(",", "")) == int(row["customers"].iloc[0])
         elif "slid into" in sentence:
             assert int(sentence.split()[0].replace(",", "")) == len(movers)
-            assert "in the 12 months to 31 Oct 2011" in sentence  # never "in 2011-10"
+            assert "in the days from 1 Dec 2010 to 31 Oct 2011" in sentence  # not "in 2011-10"
             assert _money(sentence) == [
                 round(movers["previous_monetary"].sum()),
                 round(movers["current_monetary"].sum()),

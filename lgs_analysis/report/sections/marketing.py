@@ -179,8 +179,9 @@ def show_segment_movement(data: ReportData, output_dir: str | None = None) -> No
     """Migration matrix heatmap, segment sizes before and now, and the slipping customers."""
     x = data.extras
     previous = x["previous_period"]
-    current_window = rfm_window_text(data.rfm_start, data.rfm_end)
-    previous_window = rfm_window_text(x["previous_rfm_start"], previous.end)
+    lookback = data.params["rfm_lookback_months"]
+    current_window = rfm_window_text(data.rfm_start, data.rfm_end, data.span)
+    previous_window = rfm_window_text(x["previous_rfm_start"], previous.end, data.span)
     if not x["movement_comparable"]:
         display(
             Markdown(
@@ -193,8 +194,9 @@ def show_segment_movement(data: ReportData, output_dir: str | None = None) -> No
     note = (
         ""
         if held >= 1
-        else f" The warehouse holds {held:.0%} of that earlier window ({data.span.describe()}): "
-        "customers who bought only before the data starts are missing from it."
+        else f" The warehouse holds only {held:.0%} of that earlier {lookback}-month window "
+        f"({data.span.describe()}): customers who bought only before the data starts are "
+        "missing from it."
     )
     display(
         Markdown(

@@ -73,10 +73,11 @@ def show_title(data: ReportData) -> None:
     """Title, window, a partial-period note, and a banner when the figures are demo data."""
     p = data.period
     start, end = data.window
+    rfm_window = format_window(*data.span.cut(data.rfm_start, data.rfm_end))
     text = (
         f"# London Gift Shop: RFM report {_period_words(data)}\n\n"
         f"Period {format_window(p.start, p.end)}; the figures cover "
-        f"{format_window(start, end)}. RFM window {format_window(data.rfm_start, data.rfm_end)}"
+        f"{format_window(start, end)}. RFM window {rfm_window}"
     )
     if data.snapshot:
         text += f", snapshot {format_date(data.snapshot)}"
@@ -155,8 +156,6 @@ def show_headline(data: ReportData, metrics: dict[str, Any]) -> None:
     ]
     display(HTML('<div class="lgs-kpis">' + "".join(cards) + "</div>"))
     notes = []
-    if not data.period_complete:
-        notes.append(f"Figures cover {format_window(*data.window)} only.")
     for comparison in data.comparisons.values():
         if not comparison.comparable:
             against = "previous period" if comparison.kind == "previous" else "year before"
@@ -259,7 +258,8 @@ def show_segments(data: ReportData, output_dir: str | None = None) -> None:
     rule = data.params["rfm_monetary"]
     text = (
         f"## RFM segments\n\n{len(data.customers):,} customers scored on their purchases "
-        f"from {format_window(data.rfm_start, data.rfm_end)}; monetary value and revenue are "
+        f"from {format_window(*data.span.cut(data.rfm_start, data.rfm_end))}; monetary value "
+        "and revenue are "
         f"their **{rule}** spend"
     )
     text += (
