@@ -1,6 +1,11 @@
 # LGS Reports: the user's verbs. Every target that needs Python depends on the
 # .venv bootstrap, which (re)builds the virtualenv when it is missing or when
 # pyproject.toml has changed.
+#
+# Values given on the command line (PERIOD, PARAMS, SOURCE, FORCE, RESEND, DRY_RUN)
+# are untrusted: wrappers fill them in. They reach `lgs` only through the environment,
+# taken with $(value ...), so neither make nor the shell ever expands or runs them; no
+# recipe line below contains one.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,44 +13,55 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LGS := $(BIN)/lgs
 
-PERIOD ?=
-SOURCE ?=
-FORCE ?=
-RESEND ?=
-DRY_RUN ?=
-PARAMS ?=
+export LGS_PERIOD = $(value PERIOD)
+export LGS_PARAMS = $(value PARAMS)
+export LGS_SOURCE = $(value SOURCE)
+export LGS_FORCE = $(value FORCE)
+export LGS_RESEND = $(value RESEND)
+export LGS_DRY_RUN = $(value DRY_RUN)
+# make would export the raw command-line variables too, expanding them on the way
+unexport PERIOD PARAMS SOURCE FORCE RESEND DRY_RUN
 
-.PHONY: help venv report load etl etl-status monthly test bench lint clean
+.PHONY: help venv report load etl etl-status drop-demo monthly test bench lint clean
 
 help:
-	@echo "make report PERIOD=2011 [FORCE=1] [PARAMS='name=value ...']"
-	@echo "make load SOURCE=path   make etl   make etl-status   make monthly"
+	@echo "make report PERIOD=2011 [FORCE=1] [PARAMS='name=value ...']  (also 2011-Q4, 2011-11)"
+	@echo "make load SOURCE=path/to/file      CSV, CSV.GZ, XLSX or the OLTP SQL dump"
+	@echo "make etl                           sync from the OLTP database (LGS_SOURCE_URL)"
+	@echo "make etl-status                    the last ETL runs"
+	@echo "make drop-demo                     remove the generated demo data"
+	@echo "make monthly [PERIOD=2011-11] [DRY_RUN=1] [RESEND=1]"
+	@echo "                                   email the last complete month's report once"
 	@echo "make test   make bench   make lint   make clean"
 
 $(STAMP): pyproject.toml
+	@echo "setting up $(VENV) (first run or pyproject.toml changed; about a minute)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@echo "installing lgs-reports and its dependencies into $(VENV)..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
+	@echo "$(VENV) is ready"
 
 venv: $(STAMP)
 
 report: $(STAMP)
-	@test -n "$(PERIOD)" || { echo "PERIOD is required, e.g. make report PERIOD=2011 (forms: YYYY, YYYY-MM, YYYY-Qn)"; exit 2; }
-	$(LGS) report --period "$(PERIOD)" $(if $(FORCE),--force) $(foreach p,$(PARAMS),-p $(p))
+	@$(LGS) report
 
 load: $(STAMP)
-	@test -n "$(SOURCE)" || { echo "SOURCE is required, e.g. make load SOURCE=../shared/data/online_retail.csv.gz"; exit 2; }
-	$(LGS) load "$(SOURCE)"
+	@$(LGS) load
 
 etl: $(STAMP)
-	$(LGS) etl
+	@$(LGS) etl
 
 etl-status: $(STAMP)
-	$(LGS) etl-status
+	@$(LGS) etl-status
+
+drop-demo: $(STAMP)
+	@$(LGS) drop-demo
 
 monthly: $(STAMP)
-	$(LGS) monthly $(if $(PERIOD),--period "$(PERIOD)") $(if $(RESEND),--resend) $(if $(DRY_RUN),--dry-run)
+	@$(LGS) monthly
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests

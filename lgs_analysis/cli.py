@@ -31,9 +31,14 @@ def cli(log_level: str) -> None:
 
 
 @cli.command()
-@click.argument("source", type=click.Path(dir_okay=False))
-def load(source: str) -> None:
+@click.argument("source", required=False, type=click.Path(dir_okay=False), envvar="LGS_SOURCE")
+def load(source: str | None) -> None:
     """Load a CSV, CSV.GZ, XLSX or OLTP SQL dump into the warehouse."""
+    if not source:
+        raise click.UsageError(
+            "SOURCE is required, e.g. make load SOURCE=../shared/data/online_retail.csv.gz "
+            "(or lgs load <file>)"
+        )
     from .ingest.loaders import load_file
 
     result = load_file(source)
@@ -77,8 +82,13 @@ def etl_status(limit: int) -> None:
 
 
 @cli.command()
-@click.option("--period", required=True, help="YYYY, YYYY-Qn or YYYY-MM")
-@click.option("--force", is_flag=True, help="Publish a new version even if up to date.")
+@click.option("--period", envvar="LGS_PERIOD", help="YYYY, YYYY-Qn or YYYY-MM (or LGS_PERIOD).")
+@click.option(
+    "--force",
+    is_flag=True,
+    envvar="LGS_FORCE",
+    help="Publish a new version even if up to date.",
+)
 @click.option(
     "-p",
     "--param",
@@ -87,13 +97,29 @@ def etl_status(limit: int) -> None:
     metavar="NAME=VALUE",
     help="Override a report parameter (repeatable).",
 )
+@click.option(
+    "--params",
+    "params_text",
+    envvar="LGS_PARAMS",
+    default="",
+    metavar="'NAME=VALUE ...'",
+    help="Overrides in one string, split like a shell line but never run (or LGS_PARAMS).",
+)
 @click.option("--template", default="rfm_report", show_default=True)
-def report(period: str, force: bool, params: tuple[str, ...], template: str) -> None:
+def report(
+    period: str | None, force: bool, params: tuple[str, ...], params_text: str, template: str
+) -> None:
     """Build the versioned HTML + PDF report for a period."""
+    if not period:
+        raise click.UsageError(
+            "PERIOD is required, e.g. make report PERIOD=2011 (forms: YYYY, YYYY-Qn, YYYY-MM; "
+            "or lgs report --period 2011)"
+        )
     from .report.build import build_report
-    from .report.params import parse_overrides
+    from .report.params import parse_overrides, split_overrides
 
-    result = build_report(period, overrides=parse_overrides(params), force=force, template=template)
+    pairs = [*split_overrides(params_text), *params]
+    result = build_report(period, overrides=parse_overrides(pairs), force=force, template=template)
     if not result.created:
         click.echo(f"report {result.period} is up to date: {result.version_dir}")
     else:
@@ -103,9 +129,24 @@ def report(period: str, force: bool, params: tuple[str, ...], template: str) -> 
 
 
 @cli.command()
-@click.option("--period", default=None, help="YYYY-MM; default: the last complete month.")
-@click.option("--resend", is_flag=True, help="Email it even if it was already emailed.")
-@click.option("--dry-run", is_flag=True, help="Write the .eml under reports/_outbox instead.")
+@click.option(
+    "--period",
+    default=None,
+    envvar="LGS_PERIOD",
+    help="YYYY-MM; default: the last complete month (or LGS_PERIOD).",
+)
+@click.option(
+    "--resend",
+    is_flag=True,
+    envvar="LGS_RESEND",
+    help="Email it even if it was already emailed.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    envvar="LGS_DRY_RUN",
+    help="Write the .eml under reports/_outbox instead.",
+)
 def monthly(period: str | None, resend: bool, dry_run: bool) -> None:
     """Build the last complete month's report and email it (once)."""
     from .delivery.monthly import run_monthly

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -35,6 +36,8 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_timeout: float = 30.0
     smtp_ca_file: str | None = None  # PEM of a private CA that signed the server's certificate
+    earliest_date: date = date(1990, 1, 1)  # lines dated before are implausible
+    future_days: int = 1  # lines dated later than today plus this are in the future
 
 
 def _env(env_file: Path | None) -> dict[str, str]:
@@ -65,6 +68,13 @@ def get_settings(env_file: Path | None = None) -> Settings:
         timeout = float(env.get("LGS_SMTP_TIMEOUT", 30))
     except ValueError as exc:
         raise ConfigError(f"LGS_SMTP_PORT/LGS_SMTP_TIMEOUT must be numbers: {exc}") from exc
+    try:
+        earliest = date.fromisoformat(env.get("LGS_EARLIEST_DATE") or "1990-01-01")
+        future_days = int(env.get("LGS_FUTURE_DAYS") or 1)
+    except ValueError as exc:
+        raise ConfigError(
+            f"LGS_EARLIEST_DATE must be YYYY-MM-DD and LGS_FUTURE_DAYS a whole number: {exc}"
+        ) from exc
     return Settings(
         database_url=env.get("LGS_DATABASE_URL") or default_db,
         source_url=env.get("LGS_SOURCE_URL") or None,
@@ -77,6 +87,8 @@ def get_settings(env_file: Path | None = None) -> Settings:
         smtp_password=env.get("LGS_SMTP_PASSWORD") or None,
         smtp_timeout=timeout,
         smtp_ca_file=env.get("LGS_SMTP_CA_FILE") or None,
+        earliest_date=earliest,
+        future_days=future_days,
     )
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "parse_period",
     "add_months",
     "shift_months",
+    "accepted_years",
     "last_complete_month",
     "ACCEPTED_FORMS",
 ]
@@ -99,8 +100,13 @@ def parse_period(value: str | Period) -> Period:
         if not match:
             continue
         year = int(match.group(1))
-        if year < 1900:
-            break
+        first, last = accepted_years()
+        if not first <= year <= last:
+            raise PeriodError(
+                f"period {text!r} is outside the years the warehouse can hold: use a period "
+                f"from {first} to {last} (lines before LGS_EARLIEST_DATE or after today are "
+                "never loaded)"
+            )
         if kind == "year":
             start = date(year, 1, 1)
         elif kind == "quarter":
@@ -109,6 +115,16 @@ def parse_period(value: str | Period) -> Period:
             start = date(year, int(match.group(2)), 1)
         return _from_start(kind, start)
     raise PeriodError(f"invalid period {text!r}: use {ACCEPTED_FORMS}")
+
+
+def accepted_years() -> tuple[int, int]:
+    """The first and last year a period may fall in: from the earliest plausible line
+    (``LGS_EARLIEST_DATE``, 1990 by default) to the year of today plus ``LGS_FUTURE_DAYS``."""
+    from .config import get_settings
+
+    settings = get_settings()
+    latest = date.fromordinal(date.today().toordinal() + settings.future_days)
+    return settings.earliest_date.year, latest.year
 
 
 def last_complete_month(last_at: date | datetime) -> Period:

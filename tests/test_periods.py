@@ -35,7 +35,6 @@ def test_parse_period_accepts(text, kind, start, end):
         "2011-00",
         "2011-Q0",
         "2011-1",
-        "0999",
         None,
     ],
 )
@@ -79,3 +78,9 @@ def test_add_months_crosses_years():
 )
 def test_last_complete_month(last, month):
     assert last_complete_month(last).label == month
+
+
+@pytest.mark.parametrize("text", ["9999", "9999-12", "9999-Q4", "1989-12", "3000", "0999"])
+def test_parse_period_bounds_years_to_what_a_warehouse_holds(text):
+    with pytest.raises(PeriodError, match=r"outside the years.*from 1990 to \d{4}"):
+        parse_period(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..escape import markdown_text as md
 from .coverage import Comparison
 
 __all__ = ["build_narrative", "narrative_markdown", "FOCUS"]
@@ -57,7 +58,7 @@ def _movement_sentences(
             top_shifts
         )
         parts = [
-            f"{row.segment} {'grew' if row.change > 0 else 'shrank'} from "
+            f"{md(row.segment)} {'grew' if row.change > 0 else 'shrank'} from "
             f"{row.previous_customers:,} to {row.customers:,} customers"
             for row in biggest.itertuples()
         ]
@@ -74,7 +75,7 @@ def _movement_sentences(
         top = flows.sort_values(["customers", "from_segment"], ascending=[False, True]).iloc[0]
         out.append(
             f"The largest move between segments: {int(top['customers']):,} customers went from "
-            f"{top['from_segment']} to {top['to_segment']}."
+            f"{md(top['from_segment'])} to {md(top['to_segment'])}."
         )
     if movers is not None and not movers.empty:
         out.append(
@@ -179,7 +180,8 @@ def build_narrative(
         )
         if clv is not None and name in clv.index:
             stake += f", predicted to be worth {_money(float(clv[name]))} over the next 12 months"
-        actions.append(f"{number}. **{name}** ({stake}): {campaigns.get(name, '')}")
+        action = md(campaigns.get(name, ""))
+        actions.append(f"{number}. **{md(name)}** ({stake}): {action}")
     paragraphs.append("\n".join(actions))
     return paragraphs
 

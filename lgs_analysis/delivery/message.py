@@ -8,9 +8,7 @@ external resources, so it renders the same in common mail clients.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import uuid
 from email.message import EmailMessage
@@ -18,6 +16,9 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from ..escape import csv_bytes, safe_filename
 from ..exceptions import ConfigError, DeliveryError
 from ..formatting import format_count, format_money, format_pct, is_missing
 
@@ -109,22 +110,15 @@ def campaign_csvs(
     path = Path(version_dir) / "tables" / "customers.csv"
     if not path.exists():
         return {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        columns = reader.fieldnames or []
-        rows = list(reader)
+    customers = pd.read_csv(path, dtype={"segment": str}, keep_default_na=False, na_values=[""])
     files: dict[str, bytes] = {}
     for segment in segments:
-        members = [r for r in rows if r.get("segment") == segment]
-        if not members:
+        members = customers[customers["segment"] == segment]
+        if members.empty:
             continue
-        members.sort(key=lambda r: -float(r.get("monetary") or 0))
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(members)
-        slug = "".join(c if c.isalnum() else "_" for c in segment.lower()).strip("_")
-        files[f"campaign_{slug}.csv"] = out.getvalue().encode("utf-8")
+        members = members.sort_values("monetary", ascending=False, kind="stable")
+        slug = safe_filename(segment.lower(), "segment")
+        files[f"campaign_{slug}.csv"] = csv_bytes(members)
     return files
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import PROJECT_ROOT, get_settings
-from ..exceptions import ReportExecutionError
+from ..exceptions import ParameterError, ReportExecutionError
 from ..log import logger
 from ..periods import Period, parse_period
 from ..warehouse import SQL_DIR, data_fingerprint, ensure_schema, get_engine
@@ -28,6 +29,7 @@ from .publish import keep_failed, latest_manifest, publish_version, staging_dir
 __all__ = ["BuildResult", "build_report", "code_version", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = PROJECT_ROOT / "notebooks"
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a name, never a path
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole lgs_analysis package
 
 
@@ -146,9 +148,14 @@ def build_report(
     settings = get_settings()
     period = parse_period(period)
     params = load_params(period.label, overrides, settings.params_dir)
+    if not _TEMPLATE_NAME.match(template):
+        raise ParameterError(
+            f"template {template!r} must be the name of a notebook in {TEMPLATES_DIR} "
+            "(letters, digits, - and _ only)"
+        )
     template_path = TEMPLATES_DIR / f"{template}.ipynb"
     if not template_path.exists():
-        raise ReportExecutionError(f"no template {template_path}")
+        raise ParameterError(f"no template {template!r} in {TEMPLATES_DIR}")
 
     timings: dict[str, float] = {}
     started = time.perf_counter()

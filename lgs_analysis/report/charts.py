@@ -10,6 +10,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from ..escape import chart_text
+
 __all__ = [
     "plot_monthly_sales",
     "plot_monthly_customers",
@@ -175,7 +177,7 @@ def plot_segment_pie(segments: pd.DataFrame) -> Figure:
         textprops={"fontsize": 8, "color": "white", "weight": "bold"},
     )
     labels = [
-        f"{name} ({share:.0%})"
+        f"{chart_text(name)} ({share:.0%})"
         for name, share in zip(shown["segment"], shown["customer_share"], strict=True)
     ]
     ax.legend(wedges, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
@@ -203,7 +205,7 @@ def plot_segment_value(segments: pd.DataFrame) -> Figure:
         label="% of revenue",
         color=PALETTE[0],
     )
-    ax.set_yticks(list(y), segments["segment"])
+    ax.set_yticks(list(y), [chart_text(n) for n in segments["segment"]])
     ax.invert_yaxis()
     ax.set_xlabel("%")
     ax.set_title("Customers and revenue by segment")

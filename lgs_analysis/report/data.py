@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..analyses import marketing, rfm, sales
 from ..analyses.coverage import Comparison, DataSpan, compare_window, data_span
 from ..analyses.narrative import build_narrative
+from ..escape import markdown_plain, write_csv
 from ..exceptions import NoDataError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
@@ -327,7 +328,7 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
         ],
         "actions": data.actions[["segment", "action", "customers", "revenue"]].to_dict("records"),
         "max_itemset_size": int(data.params["max_itemset_size"]),
-        "narrative": list(data.narrative),
+        "narrative": [markdown_plain(paragraph) for paragraph in data.narrative],
         **{k: v for k, v in data.extras.get("metrics", {}).items()},
     }
     if year_ago is not None:
@@ -341,7 +342,11 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
 
 
 def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
-    """Write tables/monthly.csv, segments.csv, customers.csv (and extras) under ``output_dir``."""
+    """Write tables/monthly.csv, segments.csv, customers.csv (and extras) under ``output_dir``.
+
+    Text cells starting with ``=``, ``+``, ``-``, ``@``, tab or CR are prefixed with a single
+    quote (:func:`lgs_analysis.escape.write_csv`), so that no cell runs as a formula.
+    """
     tables = Path(output_dir) / "tables"
     tables.mkdir(parents=True, exist_ok=True)
     frames = {
@@ -351,10 +356,6 @@ def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
         "refunded_customers": data.refunded,
         **data.extras.get("tables", {}),
     }
-    written = []
-    for name, frame in frames.items():
-        path = tables / f"{name}.csv"
-        # 6 decimals: sums that differ only by float summation order print the same
-        frame.round(6).to_csv(path, index=False)
-        written.append(path)
-    return written
+    # 6 decimals: sums that differ only by float summation order print the same; text
+    # cells that a spreadsheet would run as formulas get a leading quote
+    return [write_csv(frame, tables / f"{name}.csv", decimals=6) for name, frame in frames.items()]

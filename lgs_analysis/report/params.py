@@ -1,11 +1,18 @@
 """Report parameters: ``params/defaults.yaml`` < ``params/<period>.yaml`` < command line.
 
-The defaults file declares every parameter; its values fix the types. Unknown
-names and ill-typed values are rejected before anything runs.
+The defaults file declares every parameter; its values fix the types. Parameter
+files and command-line values are untrusted (wrappers fill them in): they are read as
+plain data only (no YAML tags, no dates, no sets, no bytes), every value is checked
+deeply (str, int, float, bool, and lists and dicts of them with str keys), and each
+parameter must lie within its bounds (:data:`LIMITS`, :data:`CHOICES`). Anything else
+is rejected, naming the parameter, before anything runs: papermill writes the values
+into the notebook's source, so a value must never be able to become code.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +20,163 @@ import yaml
 
 from ..exceptions import ParameterError
 
-__all__ = ["load_params", "parse_overrides", "declared_parameters", "RESERVED"]
+__all__ = [
+    "load_params",
+    "parse_overrides",
+    "split_overrides",
+    "declared_parameters",
+    "check_plain",
+    "RESERVED",
+    "LIMITS",
+    "CHOICES",
+]
 
 # Set by the runner, never by users: the period and where the notebook writes.
 RESERVED = ("period", "output_dir", "demo_note")
 # Parameters whose value must be one of a few words.
 CHOICES = {"rfm_monetary": ("net", "gross")}
+# name: (least, most) allowed; an open bound is written with "(" as (">", value).
+LIMITS: dict[str, tuple[Any, Any]] = {
+    "rfm_lookback_months": (1, 120),
+    "invoice_percentile_cap": ((">", 0.0), 1.0),
+    "top_customers": (1, 1_000),
+    "min_support": ((">", 0.0), 1.0),
+    "min_confidence": ((">", 0.0), 1.0),
+    "min_lift": (0.0, 1_000.0),
+    "max_rules": (1, 1_000),
+    "max_itemset_size": (2, 6),
+    "top_products": (1, 100),
+    "cohort_months": (1, 60),
+    "clv_horizon_months": (1, 60),
+    "clv_monthly_discount_rate": (0.0, 0.5),
+    "clv_holdout_months": (1, 12),
+}
+_MAX_TEXT = 1_000  # characters in any one string value
+_MAX_ITEMS = 100  # entries in any one list or dict
+_MAX_DEPTH = 4
+_SEGMENT_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,40}$")
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """YAML as plain data: no tags, and dates stay text (``2011-01-01`` is a str)."""
+
+
+_PlainLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
+}
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None,
+        None,
+        f"the tag {node.tag!r} is not allowed: parameters are plain data",
+        node.start_mark,
+    )
+
+
+for _tag in list(yaml.SafeLoader.yaml_constructors):
+    if _tag not in _PLAIN_TAGS:
+        _PlainLoader.add_constructor(_tag, _refuse_tag)
+_PlainLoader.add_constructor(None, _refuse_tag)  # any unknown tag
+
+
+def _load_plain(text: str) -> Any:
+    for node in yaml.compose_all(text, Loader=_PlainLoader):
+        if node is not None:
+            _check_tags(node)
+    return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
+
+
+def _check_tags(node: yaml.Node) -> None:
+    """Explicit standard tags (``!!set``, ``!!binary``) resolve before construction: refuse."""
+    if node.tag not in _PLAIN_TAGS:
+        _refuse_tag(None, node)  # type: ignore[arg-type]
+    children = node.value if isinstance(node.value, list) else []
+    for child in children:
+        for item in child if isinstance(child, tuple) else (child,):
+            if isinstance(item, yaml.Node):
+                _check_tags(item)
+
+
+def check_plain(name: str, value: Any, origin: str, depth: int = 0) -> None:
+    """Raise ParameterError unless ``value`` is plain data (see the module docstring)."""
+    where = f"parameter {name!r} from {origin}"
+    if depth > _MAX_DEPTH:
+        raise ParameterError(f"{where} is nested more than {_MAX_DEPTH} levels deep")
+    if isinstance(value, bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParameterError(f"{where} must be a finite number, got {value!r}")
+        return
+    if isinstance(value, str):
+        if len(value) > _MAX_TEXT or "\x00" in value:
+            raise ParameterError(f"{where} holds a text longer than {_MAX_TEXT} or a NUL byte")
+        return
+    if isinstance(value, list | dict):
+        if len(value) > _MAX_ITEMS:
+            raise ParameterError(f"{where} holds more than {_MAX_ITEMS} items")
+        if isinstance(value, dict):
+            bad = [k for k in value if not isinstance(k, str)]
+            if bad:
+                raise ParameterError(f"{where} has a non-text key {bad[0]!r}")
+            items = [*value.keys(), *value.values()]
+        else:
+            items = list(value)
+        for item in items:
+            check_plain(name, item, origin, depth + 1)
+        return
+    raise ParameterError(
+        f"{where} must be plain data (text, number, true/false, list or mapping), "
+        f"got {type(value).__name__}"
+    )
+
+
+def _in_limits(value: float, low: Any, high: Any) -> bool:
+    above = value > low[1] if isinstance(low, tuple) else value >= low
+    return above and value <= high
+
+
+def _describe_limits(low: Any, high: Any) -> str:
+    left = f"({low[1]}" if isinstance(low, tuple) else f"[{low}"
+    return f"{left}, {high}]"
+
+
+def _check_value(name: str, value: Any, origin: str) -> None:
+    """Bounds, choices and the segment map's regexes and names."""
+    where = f"parameter {name!r} from {origin}"
+    if name in LIMITS and not _in_limits(value, *LIMITS[name]):
+        raise ParameterError(
+            f"{where} must lie in {_describe_limits(*LIMITS[name])}, got {value!r}"
+        )
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ParameterError(f"{where} must be one of {', '.join(CHOICES[name])}, got {value!r}")
+    if name == "segment_map":
+        for pattern, segment in value.items():
+            if not isinstance(segment, str) or not _SEGMENT_NAME.match(segment):
+                raise ParameterError(
+                    f"{where}: segment name {segment!r} must be 1 to 40 printable characters"
+                )
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ParameterError(f"{where}: {pattern!r} is not a valid regex: {exc}") from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = _load_plain(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -52,6 +205,22 @@ def _check_type(name: str, value: Any, default: Any, origin: str) -> Any:
     return value
 
 
+def split_overrides(text: str) -> list[str]:
+    """Split ``'a=1 b="x y"'`` into ``['a=1', 'b=x y']`` with shell quoting rules (no shell runs).
+
+    Raises
+    ------
+    ParameterError
+        When the quotes do not balance.
+    """
+    import shlex
+
+    try:
+        return shlex.split(text or "")
+    except ValueError as exc:
+        raise ParameterError(f"cannot split the parameter overrides {text!r}: {exc}") from None
+
+
 def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """Parse ``name=value`` strings; values are read as YAML scalars (``20``, ``0.1``, ``true``)."""
     overrides: dict[str, Any] = {}
@@ -60,7 +229,7 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
         if not sep or not name.strip():
             raise ParameterError(f"parameter override {pair!r} must look like name=value")
         try:
-            overrides[name.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            overrides[name.strip()] = _load_plain(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
             raise ParameterError(f"parameter {name!r}: cannot read value {raw!r}: {exc}") from exc
     return overrides
@@ -88,13 +257,18 @@ def load_params(
     Raises
     ------
     ParameterError
-        On an unknown name, a wrong type, or a reserved name (``period``, ``output_dir``).
+        On an unknown name, a reserved name (``period``, ``output_dir``), a wrong type, a
+        value that is not plain data, or one outside its bounds; the message names the
+        parameter and where it came from.
     """
     from ..config import get_settings
 
     params_dir = params_dir or get_settings().params_dir
     defaults_path = params_dir / "defaults.yaml"
     defaults = _read_yaml(defaults_path)
+    for name, value in defaults.items():
+        check_plain(name, value, str(defaults_path))
+        _check_value(name, value, str(defaults_path))
     merged = dict(defaults)
     layers: list[tuple[str, dict[str, Any]]] = []
     period_file = params_dir / f"{period_label}.yaml"
@@ -111,10 +285,7 @@ def load_params(
                 raise ParameterError(
                     f"unknown parameter {name!r} from {origin}; known parameters: {known}"
                 )
+            check_plain(name, value, origin)
             merged[name] = _check_type(name, value, defaults[name], origin)
-            if name in CHOICES and merged[name] not in CHOICES[name]:
-                raise ParameterError(
-                    f"parameter {name!r} from {origin} must be one of "
-                    f"{', '.join(CHOICES[name])}, got {merged[name]!r}"
-                )
+            _check_value(name, merged[name], origin)
     return merged

@@ -1,4 +1,9 @@
-"""Render an executed notebook to self-contained HTML (nbconvert) and to PDF (WeasyPrint)."""
+"""Render an executed notebook to self-contained HTML (nbconvert) and to PDF (WeasyPrint).
+
+The PDF renderer fetches nothing: its URL fetcher serves only the report's own inline
+chart images (``data:image/png``) and refuses every other URL (files, HTTP, other data
+URLs), so text that slipped into the HTML can neither read the host nor call out.
+"""
 
 from __future__ import annotations
 
@@ -49,9 +54,26 @@ def render_html(nb: nbformat.NotebookNode, title: str) -> str:
     return html
 
 
+_INLINE_IMAGE = "data:image/png;base64,"
+
+
+def _inline_only_fetcher():
+    from weasyprint.urls import URLFetcher
+
+    class InlineOnlyFetcher(URLFetcher):
+        """Serves the report's inline PNG charts; refuses every other URL."""
+
+        def fetch(self, url: str, headers: dict | None = None):  # noqa: D102
+            if not url.startswith(_INLINE_IMAGE):
+                raise ValueError(f"refused {url[:40]!r}: a report renders from inline data only")
+            return super().fetch(url, headers)
+
+    return InlineOnlyFetcher(allowed_protocols=("data",), allow_redirects=False)
+
+
 def render_pdf(html: str, target: Path) -> Path:
-    """Print ``html`` to a PDF file at ``target`` (A4, page numbers)."""
+    """Print ``html`` to a PDF file at ``target`` (A4, page numbers), fetching nothing."""
     from weasyprint import HTML
 
-    HTML(string=html, base_url=str(target.parent)).write_pdf(target)
+    HTML(string=html, base_url=None, url_fetcher=_inline_only_fetcher()).write_pdf(target)
     return target

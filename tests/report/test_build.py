@@ -17,7 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from lgs_analysis.analyses.rfm import SEGMENT_ORDER
-from lgs_analysis.exceptions import NoDataError, ReportExecutionError
+from lgs_analysis.exceptions import NoDataError, ParameterError, ReportExecutionError
 from lgs_analysis.report.build import build_report
 
 from ..conftest import create_pg_database, drop_pg_database
@@ -149,15 +149,30 @@ def test_build_report_rerun_is_up_to_date_and_force_makes_next_version(demo_repo
     assert (result.version_dir / "report.pdf").is_file()  # older versions stay
 
 
-def test_build_report_failure_publishes_nothing_and_keeps_notebook(demo_report):
+def test_build_report_failure_publishes_nothing_and_keeps_notebook(
+    demo_report, tmp_path, monkeypatch
+):
+    import nbformat
+
+    from lgs_analysis.report import build
+
     _, root, _ = demo_report
+    nb = nbformat.read(build.TEMPLATES_DIR / "rfm_report.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("raise ValueError('a cell without a segment')"))
+    nbformat.write(nb, tmp_path / "rfm_report.ipynb")
+    monkeypatch.setattr(build, "TEMPLATES_DIR", tmp_path)
     before = sorted(p.name for p in (root / "reports" / "2011").iterdir())
     with pytest.raises(ReportExecutionError, match=r"cell \d+.*ValueError.*without a segment"):
-        build_report("2011", overrides={"segment_map": {"[1-2][1-2]": None}})
+        build_report("2011", force=True)
     after = sorted(p.name for p in (root / "reports" / "2011").iterdir())
     assert after == before
     failed = list((root / "reports" / "_failed").glob("2011-*.ipynb"))
     assert len(failed) == 1
+
+
+def test_build_report_template_is_a_name_never_a_path(demo_report):
+    with pytest.raises(ParameterError, match="letters, digits"):
+        build_report("2011", template="../../tmp/evil")
 
 
 def test_build_report_period_without_data_names_warehouse_range(demo_report):

@@ -86,3 +86,67 @@ def test_project_defaults_match_template_parameters_cell():
     assert set(declared_parameters(PROJECT_PARAMS)) == set(defaults)
     for name, value in defaults.items():
         assert namespace[name] == value, name
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        "segment_map=!!set {a: null}",
+        "segment_map=!!binary aGVsbG8=",
+        "segment_map=!!python/object/apply:os.system ['touch x']",
+        "segment_map={'11': !!timestamp 2011-01-01}",
+    ],
+)
+def test_yaml_tags_are_refused(pair):
+    with pytest.raises(ParameterError, match="not allowed|cannot read"):
+        load_params("2011", parse_overrides([pair]), PROJECT_PARAMS)
+
+
+def test_yaml_tags_in_a_period_file_are_refused(tmp_path):
+    (tmp_path / "defaults.yaml").write_text("segment_map: {}\n")
+    (tmp_path / "2011.yaml").write_text('segment_map: !!set {"a": null}\n')
+    with pytest.raises(ParameterError, match=r"2011\.yaml.*not allowed"):
+        load_params("2011", None, tmp_path)
+
+
+def test_dates_stay_text_and_values_are_checked_deeply():
+    merged = load_params(
+        "2011", parse_overrides(['segment_map={"55": 2011-01-01}']), PROJECT_PARAMS
+    )
+    assert merged["segment_map"] == {"55": "2011-01-01"}
+    with pytest.raises(ParameterError, match="non-text key"):
+        load_params("2011", {"segment_map": {1: "x"}}, PROJECT_PARAMS)
+    with pytest.raises(ParameterError, match="plain data"):
+        load_params("2011", {"segment_map": {"11": {1, 2}}}, PROJECT_PARAMS)
+    with pytest.raises(ParameterError, match="finite"):
+        load_params("2011", {"min_lift": float("inf")}, PROJECT_PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("pair", "match"),
+    [
+        ("rfm_lookback_months=100000", r"rfm_lookback_months.*\[1, 120\]"),
+        ("min_support=0", r"min_support.*\(0.0, 1.0\]"),
+        ("min_support=1.5", "min_support"),
+        ("min_confidence=-0.1", "min_confidence"),
+        ("max_itemset_size=50", "max_itemset_size"),
+        ("rfm_monetary=both", "one of net, gross"),
+        ('segment_map={"[1-2": "X"}', "not a valid regex"),
+        ('segment_map={"11": ""}', "1 to 40 printable"),
+        ("top_customers=5;touch${IFS}x", "must be int"),
+    ],
+)
+def test_values_out_of_bounds_are_refused_naming_the_parameter(pair, match):
+    with pytest.raises(ParameterError, match=match):
+        load_params("2011", parse_overrides([pair]), PROJECT_PARAMS)
+
+
+def test_split_overrides_uses_shell_quoting_without_a_shell():
+    from lgs_analysis.report.params import split_overrides
+
+    assert split_overrides('top_customers=5 segment_map=\'{"55": "VIP buyers"}\'') == [
+        "top_customers=5",
+        'segment_map={"55": "VIP buyers"}',
+    ]
+    with pytest.raises(ParameterError, match="cannot split"):
+        split_overrides("a='b")

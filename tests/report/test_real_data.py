@@ -257,6 +257,10 @@ def test_four_item_sets_are_mined_and_said(month_data):
 _MONEY = re.compile(r"£([\d,]+)")
 
 
+def is_action_line(sentence: str) -> bool:
+    return re.match(r"\d\. [A-Z][\w' ]+ \(", sentence) is not None
+
+
 def _money(text: str) -> list[int]:
     return [int(v.replace(",", "")) for v in _MONEY.findall(text)]
 
@@ -274,10 +278,10 @@ def test_every_narrative_sentence_matches_the_tables(month_data):
     checked = 0
     sentences = []
     for line in "\n".join(metrics["narrative"]).splitlines():
-        is_action = re.match(r"\d\. \*\*", line)
+        is_action = re.match(r"\d\. [A-Z]", line)
         sentences += [line] if is_action else re.split(r"(?<=\.)\s+(?=[A-Z0-9*])", line)
     for sentence in sentences:
-        if not sentence.strip() or sentence.startswith("**Recommended"):
+        if not sentence.strip() or sentence.startswith("Recommended actions"):
             continue
         checked += 1
         if sentence.startswith("Net sales in 2011-11"):
@@ -314,8 +318,8 @@ def test_every_narrative_sentence_matches_the_tables(month_data):
         elif "cancelled everything" in sentence:
             assert int(sentence.split()[0].replace(",", "")) == len(refunded)
             assert _money(sentence)[0] == round(refunded["gross_spend"].sum())
-        elif re.match(r"\d\. \*\*", sentence):
-            name = re.search(r"\*\*(.+?)\*\*", sentence).group(1)
+        elif is_action_line(sentence):
+            name = re.match(r"\d\. (.+?) \(", sentence).group(1)
             customers = int(re.search(r"\(([\d,]+) customers", sentence).group(1).replace(",", ""))
             assert customers == segments.loc[name, "customers"]
             assert "in the 12 months to 30 Nov 2011" in sentence

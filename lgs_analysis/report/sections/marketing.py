@@ -16,6 +16,8 @@ from ...analyses import cohorts as cohort_analysis
 from ...analyses.migration import NONE
 from ...analyses.narrative import narrative_markdown
 from ...analyses.rfm import SEGMENT_ORDER
+from ...escape import chart_text
+from ...escape import markdown_text as md
 from ..data import ReportData, rfm_window_text
 from .overview import _show_figure, _table, money
 
@@ -90,8 +92,8 @@ in `tables/top_products.csv`."""
         display(Markdown("No pair of products meets the thresholds in this period."))
     else:
         lines = [
-            f"- Customers who buy **{r.antecedents}** ({r.antecedent_codes}) also buy "
-            f"**{r.consequents}** ({r.consequent_codes}) in {r.confidence:.0%} of their "
+            f"- Customers who buy **{md(r.antecedents)}** ({md(r.antecedent_codes)}) also buy "
+            f"**{md(r.consequents)}** ({md(r.consequent_codes)}) in {r.confidence:.0%} of their "
             f"baskets, {r.lift:.1f} times more often than average (support {r.support:.1%})."
             for r in pairs.itertuples()
         ]
@@ -158,8 +160,9 @@ def plot_migration(matrix: pd.DataFrame) -> Figure:
     )
     fig, ax = plt.subplots(figsize=(9, 6.2))
     ax.imshow(np.log1p(grid.to_numpy()), cmap="Blues", aspect="auto")
-    ax.set_xticks(range(len(names)), names, rotation=40, ha="right")
-    ax.set_yticks(range(len(names)), names)
+    labels = [chart_text(n) for n in names]
+    ax.set_xticks(range(len(names)), labels, rotation=40, ha="right")
+    ax.set_yticks(range(len(names)), labels)
     ax.set_xlabel("segment now")
     ax.set_ylabel("segment in the previous period")
     top = grid.to_numpy().max() or 1
@@ -308,7 +311,8 @@ def show_customer_value(data: ReportData) -> None:
     horizon = data.params["clv_horizon_months"]
     display(Markdown("## Customer value"))
     if x.get("clv") is None:
-        display(Markdown(f"The CLV models could not be fitted: {x.get('clv_error') or 'no data'}."))
+        reason = md(x.get("clv_error") or "no data")
+        display(Markdown(f"The CLV models could not be fitted: {reason}."))
         return
     fit = x["clv_fit"]
     ho = x["clv_holdout"]

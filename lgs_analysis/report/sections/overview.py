@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Image, Markdown, display
 
+from ...escape import html_text, markdown_text
 from ...formatting import format_date, format_window
 from .. import charts
 from ..data import FOCUS_SEGMENTS, ReportData
@@ -306,12 +307,12 @@ def show_focus_segments(data: ReportData) -> None:
     for name in FOCUS_SEGMENTS:
         action = data.actions.set_index("segment").loc[name]
         members = data.customers[data.customers["segment"] == name]
-        display(Markdown(f"### {name}"))
+        display(Markdown(f"### {markdown_text(name)}"))
         display(
             HTML(
                 f'<div class="lgs-action"><b>{action["customers"]:,} customers, '
                 f"{money(action['revenue'])}</b> in the RFM window. "
-                f"Recommended: {action['action']}</div>"
+                f"Recommended: {html_text(action['action'])}</div>"
             )
         )
         if members.empty:
