@@ -35,13 +35,14 @@ help:
 	@echo "make test   make bench   make lint   make clean"
 
 $(STAMP): pyproject.toml
-	@echo "setting up $(VENV) (first run or pyproject.toml changed; about a minute)..."
+	@echo "setting up $(VENV): first run, or pyproject.toml changed (about a minute)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@echo "installing lgs-reports and its dependencies into $(VENV)..."
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@echo "  installing lgs-reports and its dependencies (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --disable-pip-version-check --upgrade pip > $(VENV)/install.log 2>&1 \
+	  && $(BIN)/python -m pip install --disable-pip-version-check -e '.[test]' >> $(VENV)/install.log 2>&1 \
+	  || { tail -n 40 $(VENV)/install.log; echo "installing into $(VENV) failed: see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
-	@echo "$(VENV) is ready"
+	@echo "  $(VENV) is ready"
 
 venv: $(STAMP)
 

@@ -120,12 +120,7 @@ def report(
 
     pairs = [*split_overrides(params_text), *params]
     result = build_report(period, overrides=parse_overrides(pairs), force=force, template=template)
-    if not result.created:
-        click.echo(f"report {result.period} is up to date: {result.version_dir}")
-    else:
-        click.echo(f"published {result.version_dir}")
-    click.echo(f"HTML: {result.html}")
-    click.echo(f"PDF:  {result.pdf}")
+    click.echo(result.summary())
 
 
 @cli.command()

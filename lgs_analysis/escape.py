@@ -68,7 +68,8 @@ def markdown_text(value: Any) -> str:
 
 def markdown_plain(markdown: str) -> str:
     """Our own Markdown (bold, escapes, entities) back to plain text, for JSON and email."""
-    text = re.sub(r"\\(.)", r"\1", markdown.replace("**", ""))
+    text = re.sub(r"(?<!\\)`", "", markdown.replace("**", ""))
+    text = re.sub(r"\\(.)", r"\1", text)
     return html.unescape(text)
 
 

@@ -104,6 +104,7 @@ def collect_marketing(
         previous_rfm_start=previous.lookback_start(lookback),
         movement_comparable=previous_cover >= current_cover and previous_cover > 0,
         movement_reason="",
+        previous_segments=pd.Series(dtype="object"),
     )
     if out["movement_comparable"]:
         basis, _ = rfm.fetch_rfm_basis(conn, out["previous_rfm_start"], previous.end, monetary)
@@ -111,6 +112,7 @@ def collect_marketing(
         previous_scored = rfm.score_rfm(previous_basis, segment_map=segment_map)
         matrix = migration.build_migration(scored, previous_scored)
         movers = migration.find_at_risk_movers(scored, previous_scored)
+        out["previous_segments"] = previous_scored.set_index("customer_id")["segment"]
     else:
         out["movement_reason"] = (
             f"{span.describe()}: it covers {previous_cover:.0%} of {previous.label} against "

@@ -126,7 +126,8 @@ def build_narrative(
     segments : DataFrame
         ``segment``, ``customers``, ``revenue`` of the current RFM window.
     campaigns : dict
-        Segment -> recommended campaign.
+        Segment -> recommended action, for the segments the summary names, in order
+        (default: Champions, Can't Lose and Hibernating without an action).
     clv_by_segment : DataFrame, optional
         ``segment``, ``predicted_clv_12m``; adds the predicted value at stake.
     refunded : DataFrame, optional
@@ -171,7 +172,7 @@ def build_narrative(
         else None
     )
     actions = ["**Recommended actions**", ""]
-    for number, name in enumerate(FOCUS, start=1):
+    for number, name in enumerate(campaigns or dict.fromkeys(FOCUS, ""), start=1):
         customers = int(seg["customers"].get(name, 0))
         revenue = float(seg["revenue"].get(name, 0.0))
         stake = (

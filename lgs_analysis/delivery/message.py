@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import uuid
+from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -20,7 +21,15 @@ import pandas as pd
 
 from ..escape import csv_bytes, safe_filename
 from ..exceptions import ConfigError, DeliveryError
-from ..formatting import format_count, format_money, format_pct, is_missing
+from ..formatting import (
+    format_count,
+    format_date,
+    format_money,
+    format_pct,
+    format_share,
+    format_window,
+    is_missing,
+)
 
 __all__ = [
     "build_message",
@@ -96,41 +105,71 @@ def format_subject(template: str, metrics: dict[str, Any], version: str = "") ->
     return " ".join(subject.split())  # no newlines in a header
 
 
-def campaign_csvs(
-    version_dir: Path, segments: tuple[str, ...] = FOCUS_SEGMENTS
-) -> dict[str, bytes]:
-    """Campaign lists: one CSV per focus segment from ``tables/customers.csv``.
+def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) -> dict[str, bytes]:
+    """Campaign lists to attach: the version's ``tables/campaign_<segment>.csv`` files.
+
+    The segments are those marked ``email_list`` in the version's actions (from
+    ``params/actions.yaml``), or ``segments`` when given. A version published before the
+    lists existed gets them cut from ``tables/customers.csv``.
 
     Returns
     -------
     dict
-        ``campaign_<segment>.csv`` -> bytes with the columns of customers.csv, biggest
-        spenders first. Segments with no customers are left out.
+        File name -> bytes (formula cells already neutralised), in segment order.
     """
-    path = Path(version_dir) / "tables" / "customers.csv"
+    version_dir = Path(version_dir)
+    metrics = read_metrics(version_dir)
+    actions = metrics.get("actions") or []
+    wanted = (
+        list(segments)
+        if segments is not None
+        else [a["segment"] for a in actions if a.get("email_list")] or list(FOCUS_SEGMENTS)
+    )
+    files: dict[str, bytes] = {}
+    by_segment = {a.get("segment"): a.get("list_file") for a in actions}
+    for segment in wanted:
+        listed = by_segment.get(segment)
+        if listed and (version_dir / listed).is_file():
+            files[Path(listed).name] = (version_dir / listed).read_bytes()
+    if files or any(by_segment.values()):
+        return files
+    path = version_dir / "tables" / "customers.csv"  # a version from before the lists
     if not path.exists():
         return {}
     customers = pd.read_csv(path, dtype={"segment": str}, keep_default_na=False, na_values=[""])
-    files: dict[str, bytes] = {}
-    for segment in segments:
+    for segment in wanted:
         members = customers[customers["segment"] == segment]
         if members.empty:
             continue
         members = members.sort_values("monetary", ascending=False, kind="stable")
-        slug = safe_filename(segment.lower(), "segment")
-        files[f"campaign_{slug}.csv"] = csv_bytes(members)
+        files[f"campaign_{safe_filename(segment.lower(), 'segment')}.csv"] = csv_bytes(members)
     return files
 
 
 # ---------------------------------------------------------------- body
 
 
+def _growth_line(metrics: dict[str, Any], key: str, comparison: str) -> str:
+    value = metrics.get(key)
+    basis = metrics.get(comparison) or {}
+    if value is None:
+        return "no comparable baseline"
+    base = basis.get("baseline_label", "")
+    if basis.get("like_for_like"):
+        base = f"the same days of {base}"
+    return f"{format_pct(value)} vs {base}"
+
+
 def _key_figures(metrics: dict[str, Any]) -> list[tuple[str, str]]:
-    previous = metrics.get("previous_period")
-    growth = format_pct(metrics.get("sales_growth_pct"))
-    return [
+    rows = [
         ("Net sales", format_money(metrics.get("net_sales"))),
-        (f"Change vs {previous}" if previous else "Change vs previous period", growth),
+        ("Change", _growth_line(metrics, "sales_growth_pct", "comparison")),
+    ]
+    if "comparison_yoy" in metrics:
+        rows.append(
+            ("Year on year", _growth_line(metrics, "sales_growth_yoy_pct", "comparison_yoy"))
+        )
+    rows += [
         ("Gross sales", format_money(metrics.get("gross_sales"))),
         ("Invoices", format_count(metrics.get("invoices"))),
         ("Placed orders", format_count(metrics.get("placed_orders"))),
@@ -139,62 +178,55 @@ def _key_figures(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         ("New customers", format_count(metrics.get("new_customers"))),
         ("Customers scored (RFM)", format_count(metrics.get("rfm_customers"))),
     ]
-
-
-def _segment_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    rows = []
-    for seg in metrics.get("segments") or []:
-        rows.append(
-            (
-                str(seg.get("segment", "")),
-                format_count(seg.get("customers")),
-                format_pct(_share(seg.get("customer_share")), signed=False),
-                format_money(seg.get("revenue")),
-                format_pct(_share(seg.get("revenue_share")), signed=False),
-            )
-        )
     return rows
 
 
-def _share(value: Any) -> float | None:
-    """Shares are fractions in metrics.json; show them as percentages."""
-    return None if is_missing(value) else float(value) * 100
-
-
-def _action_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+def _segment_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [
         (
-            str(a.get("segment", "")),
-            str(a.get("action", "")),
-            format_count(a.get("customers")),
-            format_money(a.get("revenue")),
+            str(seg.get("segment", "")),
+            f"{format_count(seg.get('customers'))} ({format_share(seg.get('customer_share'))})",
+            f"{format_money(seg.get('revenue'))} ({format_share(seg.get('revenue_share'))})",
         )
-        for a in metrics.get("actions") or []
+        for seg in metrics.get("segments") or []
     ]
+
+
+def _action_lines(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(segment, what is at stake, action) for every segment with customers."""
+    out = []
+    for a in metrics.get("actions") or []:
+        if not a.get("customers"):
+            continue
+        stake = (
+            f"{format_count(a.get('customers'))} customers, {format_money(a.get('revenue'))} spent"
+        )
+        if not is_missing(a.get("predicted_clv_12m")):
+            stake += f", predicted {format_money(a.get('predicted_clv_12m'))} over 12 months"
+        out.append((str(a.get("segment", "")), stake, str(a.get("action", ""))))
+    return out
 
 
 def _rfm_basis(metrics: dict[str, Any]) -> str:
     start, end = metrics.get("rfm_window_start"), metrics.get("rfm_window_end")
     if not (start and end):
         return ""
-    return f"Customers scored on their purchases from {start} to {end} (end excluded)."
+    window = format_window(date.fromisoformat(start), date.fromisoformat(end))
+    rule = metrics.get("rfm_monetary", "net")
+    return f"Customers scored on their purchases from {window}; spend is {rule} spend."
 
 
 def _window(metrics: dict[str, Any]) -> str:
     start, end = metrics.get("period_start"), metrics.get("period_end")
-    return f"{start} to {end} (end excluded)" if start and end else ""
+    if not (start and end):
+        return ""
+    text = format_window(date.fromisoformat(start), date.fromisoformat(end))
+    if metrics.get("period_complete") is False and metrics.get("data_through"):
+        text += f" (partial: data through {format_date(metrics['data_through'])})"
+    return text
 
 
 DEMO_NOTE = "DEMO DATA: these figures come from generated demo data, not from LGS's sales."
-
-
-def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
-    for row in rows:
-        out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return out
 
 
 def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: list[str]) -> str:
@@ -209,46 +241,64 @@ def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: l
     lines += ["Key figures", ""]
     width = max(len(label) for label, _ in _key_figures(metrics))
     lines += [f"  {label.ljust(width)}  {value}" for label, value in _key_figures(metrics)]
+    summary = [p for p in metrics.get("narrative") or [] if not p.startswith("Recommended")]
+    if summary:
+        lines += ["", "Summary", ""]
+        for paragraph in summary:
+            lines += [paragraph, ""]
     segments = _segment_rows(metrics)
     if segments:
         lines += ["", "Customer segments", ""]
         if _rfm_basis(metrics):
             lines += [_rfm_basis(metrics), ""]
-        header = ("segment", "customers", "share", "revenue", "revenue share")
-        lines += ["  " + row for row in _text_table(header, segments)]
-    actions = _action_rows(metrics)
+        for name, customers, spend in segments:
+            lines.append(f"  {name}: {customers} customers, {spend} of spend")
+    actions = _action_lines(metrics)
     if actions:
-        lines += ["", "Recommended actions", ""]
-        for segment, action, customers, revenue in actions:
-            lines.append(f"  * {segment} ({customers} customers, {revenue}): {action}")
+        lines += ["", "What to do, segment by segment", ""]
+        for segment, stake, action in actions:
+            lines.append(f"  * {segment} ({stake}): {action}")
     lines += ["", "Attached: " + ", ".join(attachments) + "."]
     return "\n".join(lines) + "\n"
 
 
-_TD = 'style="padding:4px 10px;border-bottom:1px solid #e3e3e3;{extra}"'
-_TH = (
-    'style="padding:4px 10px;border-bottom:2px solid #1f4e79;text-align:{align};'
-    'color:#1f4e79;font-weight:bold;"'
+_FONT = "font-family:'DejaVu Sans',Arial,Helvetica,sans-serif;"
+_NAVY = "#0b3954"
+_H2 = (
+    f'style="font-size:17px;color:{_NAVY};margin:22px 0 6px 0;'
+    f'border-bottom:2px solid {_NAVY};padding-bottom:3px;"'
 )
+_MUTED = 'style="margin:0 0 8px 0;font-size:13px;color:#52606d;"'
+_CELL = "padding:5px 6px;border-bottom:1px solid #d9e2ec;vertical-align:top;"
 
 
-def _html_table(header: tuple[str, ...], rows: list[tuple[str, ...]], numeric: set[int]) -> str:
-    head = "".join(
-        f"<th {_TH.format(align='right' if i in numeric else 'left')}>{html.escape(h)}</th>"
-        for i, h in enumerate(header)
-    )
-    body = []
-    for row in rows:
-        cells = "".join(
-            f"<td {_TD.format(extra='text-align:right;' if i in numeric else '')}>"
+def _html_rows(rows: list[tuple[str, ...]], numeric: set[int], header: tuple[str, ...] = ()) -> str:
+    """A full-width table whose cells wrap, so it reflows on a phone."""
+    head = ""
+    if header:
+        head = (
+            "<tr>"
+            + "".join(
+                f'<th style="{_CELL}background:#f0f4f8;color:#243b53;font-size:12px;'
+                f'text-align:{"right" if i in numeric else "left"};">{html.escape(h)}</th>'
+                for i, h in enumerate(header)
+            )
+            + "</tr>"
+        )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td style="{_CELL}text-align:{"right" if i in numeric else "left"};">'
             f"{html.escape(str(c))}</td>"
             for i, c in enumerate(row)
         )
-        body.append(f"<tr>{cells}</tr>")
+        + "</tr>"
+        for row in rows
+    )
     return (
-        '<table role="presentation" cellspacing="0" cellpadding="0" '
-        'style="border-collapse:collapse;font-size:14px;margin:8px 0 16px 0;">'
-        f"<tr>{head}</tr>{''.join(body)}</table>"
+        '<table role="presentation" cellspacing="0" cellpadding="0" width="100%" '
+        'style="border-collapse:collapse;width:100%;font-size:14px;margin:6px 0 12px 0;">'
+        f"{head}{body}</table>"
     )
 
 
@@ -256,21 +306,19 @@ def _html_body(
     metrics: dict[str, Any], version: str, note: str, pie_cid: str | None, attachments: list[str]
 ) -> str:
     period = html.escape(str(metrics.get("period", "")))
-    h2 = 'style="font-size:17px;color:#1f4e79;margin:20px 0 6px 0;"'
     parts = [
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>LGS RFM report {period}</title></head>"
-        '<body style="margin:0;padding:16px;font-family:Arial,Helvetica,sans-serif;'
-        'color:#222;background:#ffffff;">'
-        '<div style="max-width:720px;">'
-        f'<h1 style="font-size:22px;color:#1f4e79;margin:0 0 4px 0;">'
+        f'<body style="margin:0;padding:0;{_FONT}color:#1f2933;background:#ffffff;">'
+        '<div style="max-width:600px;margin:0 auto;padding:12px;">'
+        f'<h1 style="font-size:21px;line-height:1.25;color:{_NAVY};margin:0 0 4px 0;">'
         f"London Gift Shop: RFM report {period}</h1>"
-        f'<p style="margin:0 0 12px 0;color:#666;font-size:13px;">'
-        f"Version {html.escape(version)}. {html.escape(_window(metrics))}</p>"
+        f"<p {_MUTED}>Version {html.escape(version)}. {html.escape(_window(metrics))}</p>"
     ]
     if metrics.get("is_demo"):
         parts.append(
-            '<p style="padding:8px 12px;background:#fff3cd;border:1px solid #e0b400;'
+            '<p style="padding:8px 12px;background:#fff3cd;border:1px solid #e0a800;'
             f'font-weight:bold;">{html.escape(DEMO_NOTE)}</p>'
         )
     if note:
@@ -278,32 +326,39 @@ def _html_body(
             '<p style="padding:8px 12px;background:#eef4fa;border:1px solid #9bbbd9;">'
             f"{html.escape(note)}</p>"
         )
-    figures = _key_figures(metrics)
-    parts.append(f"<h2 {h2}>Key figures</h2>")
-    parts.append(_html_table(("figure", "value"), figures, numeric={1}))
+    parts.append(f"<h2 {_H2}>Key figures</h2>")
+    parts.append(_html_rows(_key_figures(metrics), numeric={1}))
+    summary = [p for p in metrics.get("narrative") or [] if not p.startswith("Recommended")]
+    if summary:
+        parts.append(f"<h2 {_H2}>Summary</h2>")
+        parts += [
+            f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.45;">{html.escape(p)}</p>'
+            for p in summary
+        ]
     segments = _segment_rows(metrics)
     if segments:
-        parts.append(f"<h2 {h2}>Customer segments</h2>")
+        parts.append(f"<h2 {_H2}>Customer segments</h2>")
         if _rfm_basis(metrics):
-            parts.append(
-                f'<p style="margin:0 0 6px 0;font-size:13px;color:#666;">'
-                f"{html.escape(_rfm_basis(metrics))}</p>"
-            )
+            parts.append(f"<p {_MUTED}>{html.escape(_rfm_basis(metrics))}</p>")
         if pie_cid:
             parts.append(
-                f'<img src="cid:{pie_cid}" alt="Customers by segment" width="480" '
-                'style="display:block;max-width:100%;height:auto;border:0;margin:4px 0;">'
+                f'<img src="cid:{pie_cid}" alt="Customers by segment" width="560" '
+                'style="display:block;width:100%;max-width:560px;height:auto;border:0;'
+                'margin:4px 0;">'
             )
-        header = ("segment", "customers", "share", "revenue", "revenue share")
-        parts.append(_html_table(header, segments, numeric={1, 2, 3, 4}))
-    actions = _action_rows(metrics)
+        parts.append(_html_rows(segments, numeric={1, 2}, header=("segment", "customers", "spend")))
+    actions = _action_lines(metrics)
     if actions:
-        parts.append(f"<h2 {h2}>Recommended actions</h2>")
-        header = ("segment", "action", "customers", "revenue")
-        parts.append(_html_table(header, actions, numeric={2, 3}))
+        parts.append(f"<h2 {_H2}>What to do, segment by segment</h2>")
+        for segment, stake, action in actions:
+            parts.append(
+                f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.4;">'
+                f'<b style="color:{_NAVY};">{html.escape(segment)}</b> '
+                f'<span style="color:#52606d;font-size:13px;">({html.escape(stake)})</span><br>'
+                f"{html.escape(action)}</p>"
+            )
     parts.append(
-        '<p style="color:#666;font-size:13px;">Attached: '
-        f"{html.escape(', '.join(attachments))}.</p></div></body></html>"
+        f"<p {_MUTED}>Attached: {html.escape(', '.join(attachments))}.</p></div></body></html>"
     )
     return "".join(parts)
 
@@ -367,7 +422,9 @@ def build_message(
     msg["Message-ID"] = f"<lgs-{period}-{version}.{uuid.uuid4().hex[:16]}@{domain}>"
     msg["X-LGS-Report"] = f"{period}/{version}"
 
-    pie = version_dir / "charts" / "segment_pie.png"
+    pie = version_dir / "charts" / "segment_pie_email.png"
+    if not pie.exists():  # a version from before the email's own chart
+        pie = version_dir / "charts" / "segment_pie.png"
     pie_cid = make_msgid(idstring="segment-pie", domain=domain) if pie.exists() else None
     msg.set_content(_plain_body(metrics, version, note, attachments))
     html_body = _html_body(metrics, version, note, pie_cid[1:-1] if pie_cid else None, attachments)

@@ -88,7 +88,7 @@ def run_monthly(
     settings = get_settings()
     config = load_delivery_config(settings.params_dir)  # fail before a long build
     target = parse_period(period) if period else find_last_complete_month(settings.database_url)
-    logger.info("monthly run for %s", target)
+    logger.debug("monthly run for %s", target)
     built = build_report(target.label)
     delivery = send_report(
         built.version_dir, resend=resend, dry_run=dry_run, config=config, settings=settings

@@ -50,6 +50,15 @@ class BuildResult:
     def pdf(self) -> Path:
         return self.version_dir / "report.pdf"
 
+    def summary(self) -> str:
+        """What happened, where the files are and how long it took (for the terminal)."""
+        if not self.created:
+            head = f"report {self.period}: up to date ({self.version_dir.name}), nothing to do"
+        else:
+            seconds = self.timings.get("total_s", 0.0)
+            head = f"report {self.period}: published {self.version_dir.name} in {seconds:.1f} s"
+        return f"{head}\n  HTML: {self.html}\n  PDF:  {self.pdf}"
+
 
 def _hash_files(paths: list[Path]) -> str:
     digest = hashlib.sha256()
@@ -101,6 +110,7 @@ def _execute(
             log_output=False,
             cwd=str(PROJECT_ROOT),
             request_save_on_cell_execute=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except pm.PapermillExecutionError as exc:
         kept = keep_failed(executed, reports_dir, period.label)
@@ -142,7 +152,7 @@ def build_report(
     """
     from ..ingest.demo import ensure_data
     from .data import check_period_has_data
-    from .index import write_index
+    from .index import version_reason, write_index
     from .render import render_html, render_pdf
 
     settings = get_settings()
@@ -183,14 +193,19 @@ def build_report(
     latest = latest_manifest(period_dir)
     if latest and latest.get("run_key") == run_key and not force:
         version_dir = Path(period_dir / "latest").resolve()
-        logger.info("report %s is up to date: %s", period.label, version_dir)
+        logger.debug("report %s is up to date: %s", period.label, version_dir)
         return BuildResult(period, version_dir, created=False, timings=timings)
 
+    reason = (
+        "forced (nothing changed)"
+        if latest and latest.get("run_key") == run_key
+        else version_reason(identity, latest)
+    )
     staging = staging_dir(period_dir)
     try:
         executed = staging / "report.ipynb"
         t = time.perf_counter()
-        logger.info("executing %s for %s", template_path.name, period.label)
+        logger.debug("executing %s for %s", template_path.name, period.label)
         _execute(
             template_path,
             executed,
@@ -212,13 +227,14 @@ def build_report(
         (staging / "report.html").write_text(html, encoding="utf-8")
         timings["html_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        logger.info("rendering PDF")
+        logger.debug("rendering PDF")
         render_pdf(html, staging / "report.pdf")
         timings["pdf_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
         manifest = {
             **identity,
             "run_key": run_key,
+            "reason": reason,
             "period_start": period.start.isoformat(),
             "period_end": period.end.isoformat(),
             "is_demo": bool(metrics.get("is_demo")),
@@ -231,5 +247,5 @@ def build_report(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     write_index(settings.reports_dir)
-    logger.info("published %s", version_dir)
+    logger.debug("published %s", version_dir)
     return BuildResult(period, version_dir, created=True, timings=timings)

@@ -15,14 +15,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from ..analyses import marketing, rfm, sales
+from ..analyses import campaigns, marketing, rfm, sales
 from ..analyses.coverage import Comparison, DataSpan, compare_window, data_span
 from ..analyses.narrative import build_narrative
-from ..escape import markdown_plain, write_csv
+from ..escape import markdown_plain, safe_filename, write_csv
 from ..exceptions import NoDataError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
 from ..warehouse import data_range, get_engine
+from .actions import MISSING_ACTION, Action, load_actions
 
 __all__ = [
     "ReportData",
@@ -67,6 +68,7 @@ class ReportData:
     rfm_end: date
     snapshot: date | None
     customers: pd.DataFrame
+    campaign_list: pd.DataFrame
     refunded: pd.DataFrame
     segments: pd.DataFrame
     actions: pd.DataFrame
@@ -106,21 +108,35 @@ def check_period_has_data(conn: Connection | Engine, period: Period) -> dict[str
     return summary
 
 
-def _actions(scored: pd.DataFrame, segments: pd.DataFrame, top_n: int) -> pd.DataFrame:
+def _actions(
+    segments: pd.DataFrame, actions: dict[str, Action], clv_by_segment: pd.DataFrame | None
+) -> pd.DataFrame:
+    """One row per segment: what to do, with the customers and value at stake."""
+    value = (
+        clv_by_segment.set_index("segment")["predicted_clv_12m"]
+        if clv_by_segment is not None and not clv_by_segment.empty
+        else pd.Series(dtype="float64")
+    )
     rows = []
-    for name in FOCUS_SEGMENTS:
-        seg = segments.loc[segments["segment"] == name].iloc[0]
-        members = scored[scored["segment"] == name].sort_values("monetary", ascending=False)
+    for seg in segments.itertuples():
+        action = actions.get(seg.segment, Action(seg.segment, MISSING_ACTION))
         rows.append(
             {
-                "segment": name,
-                "action": rfm.CAMPAIGNS[name],
-                "customers": int(seg["customers"]),
-                "revenue": round(float(seg["revenue"]), 2),
-                "top_customer_ids": members["customer_id"].head(top_n).tolist(),
+                "segment": seg.segment,
+                "customers": int(seg.customers),
+                "revenue": round(float(seg.revenue), 2),
+                "predicted_clv_12m": round(float(value.get(seg.segment, float("nan"))), 2),
+                "action": action.action,
+                "email_list": bool(action.email_list),
+                "list_file": f"tables/{campaign_file(seg.segment)}" if seg.customers else "",
             }
         )
     return pd.DataFrame(rows)
+
+
+def campaign_file(segment: str) -> str:
+    """The campaign list's file name of a segment: ``campaign_can_t_lose.csv``."""
+    return f"campaign_{safe_filename(segment.lower(), 'segment')}.csv"
 
 
 def _comparisons(
@@ -182,7 +198,17 @@ def collect_report_data(
         demo = is_demo(conn)
         scored = rfm.score_rfm(scorable, segment_map=params.get("segment_map") or None)
         extras = marketing.collect_marketing(conn, period, params, scored, snapshot, span)
+        profiles = campaigns.fetch_customer_profiles(conn, rfm_start, period.end)
+        top_products = campaigns.fetch_top_products(conn, rfm_start, period.end)
     segments = rfm.summarize_segments(scored)
+    campaign_list = campaigns.build_campaign_list(
+        scored,
+        profiles,
+        top_products,
+        clv=extras.get("clv"),
+        previous_segments=extras.get("previous_segments"),
+        segment_order=list(segments["segment"]),
+    )
     first_month = None if span.empty else span.first_day.replace(day=1)
     data = ReportData(
         period=period,
@@ -208,9 +234,10 @@ def collect_report_data(
         rfm_end=period.end,
         snapshot=snapshot,
         customers=scored,
+        campaign_list=campaign_list,
         refunded=refunded,
         segments=segments,
-        actions=_actions(scored, segments, int(params["top_customers"])),
+        actions=_actions(segments, load_actions(), extras.get("clv_by_segment")),
         quality=quality,
         extras=extras,
     )
@@ -255,7 +282,9 @@ def narrative_inputs(data: ReportData) -> dict[str, Any]:
         "migration": x["migration"],
         "movers": x["movers"],
         "segments": data.segments,
-        "campaigns": rfm.CAMPAIGNS,
+        "campaigns": {
+            row.segment: row.action for row in data.actions.itertuples() if row.email_list
+        },
         "clv_by_segment": x.get("clv_by_segment"),
         "refunded": data.refunded,
         "monetary_rule": str(data.params["rfm_monetary"]),
@@ -326,7 +355,20 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
                 ["segment", "customers", "customer_share", "revenue", "revenue_share"]
             ].to_dict("records")
         ],
-        "actions": data.actions[["segment", "action", "customers", "revenue"]].to_dict("records"),
+        "actions": [
+            {k: _optional(v) for k, v in row.items()}
+            for row in data.actions[
+                [
+                    "segment",
+                    "action",
+                    "customers",
+                    "revenue",
+                    "predicted_clv_12m",
+                    "email_list",
+                    "list_file",
+                ]
+            ].to_dict("records")
+        ],
         "max_itemset_size": int(data.params["max_itemset_size"]),
         "narrative": [markdown_plain(paragraph) for paragraph in data.narrative],
         **{k: v for k, v in data.extras.get("metrics", {}).items()},
@@ -352,10 +394,12 @@ def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
     frames = {
         "monthly": data.monthly,
         "segments": data.segments,
-        "customers": data.customers,
+        "customers": data.campaign_list,
         "refunded_customers": data.refunded,
         **data.extras.get("tables", {}),
     }
+    for segment, members in data.campaign_list.groupby("segment", sort=False):
+        frames[campaign_file(str(segment))[: -len(".csv")]] = members
     # 6 decimals: sums that differ only by float summation order print the same; text
     # cells that a spreadsheet would run as formulas get a leading quote
     return [write_csv(frame, tables / f"{name}.csv", decimals=6) for name, frame in frames.items()]

@@ -26,6 +26,7 @@ __all__ = [
     "split_overrides",
     "declared_parameters",
     "check_plain",
+    "read_plain_yaml",
     "RESERVED",
     "LIMITS",
     "CHOICES",
@@ -172,6 +173,11 @@ def _check_value(name: str, value: Any, origin: str) -> None:
                 re.compile(pattern)
             except re.error as exc:
                 raise ParameterError(f"{where}: {pattern!r} is not a valid regex: {exc}") from None
+
+
+def read_plain_yaml(path: Path) -> dict[str, Any]:
+    """A parameter file as a plain mapping (no tags; see the module docstring)."""
+    return _read_yaml(path)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

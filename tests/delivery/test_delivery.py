@@ -262,7 +262,7 @@ def test_send_report_delivers_message_with_figures_pdf_and_inline_pie(
     assert rcpt_tos == ["marketing@lgs.test", "crm@lgs.test"]
     message = inbox.parsed()
     assert message.defects == []
-    assert message["Subject"] == "LGS RFM report 2011-11: net sales £123,456.78"
+    assert message["Subject"] == "LGS RFM report 2011-11: net sales £123,457"
     assert message.get_content_type() == "multipart/mixed"
     parts = _parts(message)
     assert len(parts["multipart/alternative"]) == 1
@@ -276,8 +276,8 @@ def test_send_report_delivers_message_with_figures_pdf_and_inline_pie(
 
     html = parts["text/html"][0].get_content()
     for figure in (
-        "£123,456.78",  # net sales
-        "£130,001.50",  # gross sales
+        "£123,457",  # net sales, whole pounds
+        "£130,002",  # gross sales
         "-4.2%",  # growth (-4.25 rounded half-even to one decimal)
         "1,523",  # invoices
         "1,400",  # placed orders
@@ -288,7 +288,7 @@ def test_send_report_delivers_message_with_figures_pdf_and_inline_pie(
         "Hibernating",
         "15.3%",  # Champions' customer share
         "62.0%",  # Champions' revenue share
-        "£90,000.00",
+        "£90,000",
         "Discount coupons to bring them back.",
     ):
         assert figure in html, figure
@@ -302,7 +302,7 @@ def test_send_report_delivers_message_with_figures_pdf_and_inline_pie(
     assert png.get_content() == (version_dir / "charts" / "segment_pie.png").read_bytes()
 
     text = parts["text/plain"][0].get_content()
-    assert "£123,456.78" in text and "Recommended actions" in text
+    assert "£123,457" in text and "What to do, segment by segment" in text
 
     csvs = {p.get_filename(): p.get_content() for p in parts["text/csv"]}
     assert sorted(csvs) == [
@@ -381,7 +381,7 @@ def test_build_message_tolerates_missing_metrics(tmp_path: Path) -> None:
     message = build_message(version, "a@lgs.test", ["b@lgs.test"], "R {period} {sales_growth}")
     assert message["Subject"] == "R 2011-11 n/a"
     assert "image/png" not in _parts(message)
-    assert "£10.00" in _parts(message)["text/html"][0].get_content()
+    assert "£10" in _parts(message)["text/html"][0].get_content()
 
 
 def test_format_subject_unknown_field() -> None:
@@ -654,16 +654,16 @@ def test_run_monthly_builds_last_month_and_emails_it_once(
     message = inbox.parsed()
     metrics = json.loads((first.version_dir / "metrics.json").read_text())
     assert metrics["is_demo"] is True
-    assert message["Subject"] == f"LGS {expected}: £{metrics['net_sales']:,.2f} (demo data)"
+    assert message["Subject"] == f"LGS {expected}: £{round(metrics['net_sales']):,} (demo data)"
     parts = _parts(message)
     assert (
         parts["application/pdf"][0].get_content() == (first.version_dir / "report.pdf").read_bytes()
     )
     html = parts["text/html"][0].get_content()
-    assert f"£{metrics['net_sales']:,.2f}" in html
+    assert f"£{round(metrics['net_sales']):,}" in html
     assert f"{metrics['active_customers']:,}" in html
     for segment in metrics["segments"]:
-        assert f"£{segment['revenue']:,.2f}" in html
+        assert f"£{round(segment['revenue']):,}" in html
     assert "image/png" in parts
     index = (tmp_path / "reports" / "index.html").read_text()
     assert f"{expected}/{first.version_dir.name}/report.pdf" in index

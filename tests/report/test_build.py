@@ -104,18 +104,34 @@ def test_build_report_demo_tables_have_documented_columns(demo_report):
     customers = pd.read_csv(version / "tables" / "customers.csv")
     assert list(customers.columns) == [
         "customer_id",
-        "recency",
-        "frequency",
-        "monetary",
+        "country",
+        "first_purchase",
+        "last_purchase",
+        "recency_days",
+        "invoices",
         "gross_spend",
         "net_spend",
+        "predicted_clv_12m",
+        "segment",
+        "previous_segment",
         "r",
         "f",
         "m",
-        "segment",
+        "top_product_1",
+        "top_product_1_description",
+        "top_product_2",
+        "top_product_2_description",
+        "top_product_3",
+        "top_product_3_description",
     ]
-    assert (customers["monetary"] == customers["net_spend"]).all()
     assert (customers["net_spend"] > 0).all()
+    assert customers["country"].notna().all() and customers["top_product_1"].notna().all()
+    # one campaign list per segment with customers, the same rows as customers.csv
+    for row in segments[segments["customers"] > 0].itertuples():
+        slug = "".join(c if c.isalnum() else "_" for c in row.segment.lower())
+        listed = pd.read_csv(version / "tables" / f"campaign_{slug}.csv")
+        assert len(listed) == row.customers, row.segment
+        assert set(listed["segment"]) == {row.segment}
     assert segments["customers"].sum() == len(customers)
     assert segments["customer_share"].sum() == pytest.approx(1.0, abs=1e-5)  # 6-decimal CSV
 
@@ -248,3 +264,42 @@ def test_build_report_postgres_tables_identical_to_duckdb(demo_report, pg_server
         if path.is_file() and path.suffix in {".json", ".html", ".ipynb", ".csv"}:
             assert secret not in path.read_text(errors="ignore"), path
     assert secret.encode() not in (pg / "report.pdf").read_bytes()
+
+
+# --- what a person sees: pages that fit, a quiet terminal ------------------------------------
+
+
+def test_demo_report_pages_fit_and_keep_headings_with_content(demo_report):
+    from tests.report.layout import check_pdf_layout
+
+    assert check_pdf_layout(demo_report[0].version_dir / "report.pdf") == []
+
+
+def test_cli_first_month_report_is_quiet_unpadded_and_fits(demo_report):
+    """The warehouse's first month (Dec 2009) on the command line, as a user runs it."""
+    import json
+    import os
+
+    from tests.report.layout import check_pdf_layout
+
+    _, root, _ = demo_report
+    env = {
+        **os.environ,
+        "LGS_DATABASE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
+        "LGS_REPORTS_DIR": str(root / "reports"),
+    }
+    done = _cli("report", "--period", "2009", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"report 2009: published v001 in \d+\.\d s", lines[0]), lines
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["HTML", "PDF"]
+    assert done.stderr == "", done.stderr  # no kernel warning, no log line repeated
+    again = _cli("report", "--period", "2009", env=env)
+    assert again.stdout.splitlines()[0] == "report 2009: up to date (v001), nothing to do"
+    version = root / "reports" / "2009" / "v001"
+    monthly = pd.read_csv(version / "tables" / "monthly.csv")
+    assert monthly["month"].tolist() == ["2009-12"]  # no rows of £0 for Jan-Nov 2009
+    assert monthly["new_customers"].isna().all()  # everyone looks new in the first month
+    metrics = json.loads((version / "metrics.json").read_text())
+    assert metrics["new_customers"] is None and metrics["sales_growth_pct"] is None
+    assert check_pdf_layout(version / "report.pdf") == []

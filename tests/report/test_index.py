@@ -28,7 +28,7 @@ class _Links(HTMLParser):
 
 
 def _section(page: str, period: str) -> str:
-    return page.split(f'<h2 id="p-{period}">', 1)[1].split("</table>")[0]
+    return page.split(f'<h3 id="p-{period}">', 1)[1].split("</table>")[0]
 
 
 def _reports(tmp_path: Path) -> Path:
@@ -56,15 +56,17 @@ def test_write_index_lists_periods_and_versions_newest_first(tmp_path: Path) -> 
     assert path == reports / "index.html"
     page = path.read_text(encoding="utf-8")
 
-    headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", page)
-    assert headings == ["2011", "2011-11", "2011-10"]  # by period end, then start
+    assert re.findall(r"<h2[^>]*>([^<]+)</h2>", page) == ["Years", "Months"]  # by kind
+    headings = re.findall(r"<h3[^>]*>([^<]+)</h3>", page)
+    assert headings == ["2011", "2011-11", "2011-10"]  # newest first within a kind
+    assert "3 periods, 4 versions" in page
     section = _section(page, "2011-11")
     assert section.index("v002") < section.index("v001")
     assert "latest" in section.split("v001")[0]  # the badge sits on v002
     assert "demo data" in section.split("v001")[0]
-    assert "£7,654,321.50" in section and "£123,456.78" in section
-    assert "2011-12-03 06:00 UTC" in section
-    assert "-4.2%" in section and "1,523" in section and "3,921" in section
+    assert "£7,654,322" in section and "£123,457" in section
+    assert "3 Dec 2011, 06:00 UTC" in section
+    assert "-4.2%" in section and "812" in section and "3,921" in section
 
 
 def test_write_index_links_are_relative_and_exist(tmp_path: Path) -> None:
@@ -72,7 +74,9 @@ def test_write_index_links_are_relative_and_exist(tmp_path: Path) -> None:
     page = write_index(reports).read_text(encoding="utf-8")
     parser = _Links()
     parser.feed(page)
-    assert len(parser.hrefs) == 8  # HTML and PDF for 4 versions
+    reports_links = [h for h in parser.hrefs if h.endswith(("report.html", "report.pdf"))]
+    assert len(reports_links) == 8  # HTML and PDF for 4 versions
+    assert any(h.endswith("/tables/customers.csv") for h in parser.hrefs)  # the CSVs too
     for href in parser.hrefs:
         assert not href.startswith(("/", "http:", "https:", "file:"))
         assert (reports / href).is_file(), href
@@ -81,6 +85,21 @@ def test_write_index_links_are_relative_and_exist(tmp_path: Path) -> None:
     assert parser.srcs == []
     assert not parser.tags & {"script", "link", "img", "iframe"}
     assert "http://" not in page and "https://" not in page
+
+
+def test_write_index_says_why_each_version_exists(tmp_path: Path) -> None:
+    import json
+
+    reports = _reports(tmp_path)
+    older = reports / "2011-11" / "v001" / "manifest.json"
+    newer = reports / "2011-11" / "v002" / "manifest.json"
+    base = {"data_fingerprint": "a", "code_version": "1", "template_hash": "t", "parameters": {}}
+    older.write_text(json.dumps({**base, "created_at": "2011-12-02T06:00:00+00:00"}))
+    newer.write_text(json.dumps({**base, "data_fingerprint": "b", "parameters": {"x": 1}}))
+    section = _section(write_index(reports).read_text(encoding="utf-8"), "2011-11")
+    assert "new data, new parameters" in section and "first version" in section
+    newer.write_text(json.dumps({**base, "reason": "forced (nothing changed)"}))
+    assert "forced (nothing changed)" in write_index(reports).read_text(encoding="utf-8")
 
 
 def test_write_index_shows_deliveries(tmp_path: Path) -> None:
@@ -95,8 +114,8 @@ def test_write_index_shows_deliveries(tmp_path: Path) -> None:
     )
     page = write_index(reports).read_text(encoding="utf-8")
     section = _section(page, "2011-11")
-    v002, v001 = section.split("<td>v001")
-    assert "sent 2011-12-03 07:15 UTC" in v002
+    v002, v001 = section.split('<td class="text">v001')
+    assert "sent 3 Dec 2011, 07:15 UTC" in v002
     assert "marketing@lgs.test, crm@lgs.test" in v002
     assert "not sent" in v001
     assert page.count("not sent") == 3

@@ -12,6 +12,7 @@ from .marketing import (
     show_segment_movement,
 )
 from .overview import (
+    show_actions,
     show_definitions,
     show_focus_segments,
     show_headline,
@@ -22,6 +23,7 @@ from .overview import (
 )
 
 __all__ = [
+    "show_actions",
     "show_cohorts",
     "show_customer_value",
     "show_definitions",

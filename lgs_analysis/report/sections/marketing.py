@@ -1,25 +1,20 @@
 """Report sections of the marketing analyses: narrative, baskets, movement, cohorts, CLV.
 
-Like :mod:`lgs_analysis.report.sections`, each function only presents what
+Like :mod:`lgs_analysis.report.sections.overview`, each function only presents what
 :func:`lgs_analysis.analyses.marketing.collect_marketing` put in ``data.extras``.
 """
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
-from matplotlib.figure import Figure
 
-from ...analyses import cohorts as cohort_analysis
-from ...analyses.migration import NONE
 from ...analyses.narrative import narrative_markdown
-from ...analyses.rfm import SEGMENT_ORDER
-from ...escape import chart_text
+from ...escape import html_text
 from ...escape import markdown_text as md
+from ...formatting import format_date
+from .. import charts
 from ..data import ReportData, rfm_window_text
-from .overview import _show_figure, _table, money
+from .common import csv_link, figure_png, money, show_block, show_markdown, table_html
 
 __all__ = [
     "show_narrative",
@@ -27,18 +22,27 @@ __all__ = [
     "show_segment_movement",
     "show_cohorts",
     "show_customer_value",
-    "plot_migration",
-    "plot_retention",
 ]
 
 
-def _pct(v: float) -> str:
-    return "n/a" if pd.isna(v) else f"{v:.1%}"
-
-
 def show_narrative(data: ReportData) -> None:
-    """The generated summary: sales against comparable baselines, shifts, three actions."""
-    display(Markdown(narrative_markdown(data.narrative)))
+    """The generated summary: sales against comparable baselines, shifts, actions."""
+    show_markdown(narrative_markdown(data.narrative))
+
+
+def _top_products_table(top: pd.DataFrame, rank: str, n: int) -> str:
+    shown = top[top[rank] <= n].sort_values(rank)
+    return table_html(
+        shown[["stock_code", "description", "invoices", "net_quantity", "net_revenue"]],
+        formats={"net_revenue": money},
+        labels={
+            "stock_code": "stock code",
+            "invoices": "baskets",
+            "net_quantity": "net quantity",
+            "net_revenue": "net revenue",
+        },
+        numeric=["invoices", "net_quantity", "net_revenue"],
+    )
 
 
 def show_products(data: ReportData) -> None:
@@ -46,9 +50,10 @@ def show_products(data: ReportData) -> None:
     x = data.extras
     p = data.params
     orders = data.summary["placed_orders"]
-    display(
-        Markdown(
-            f"""## Products and baskets
+    n = int(p["top_products"])
+    top = x["top_products"]
+    show_block(
+        f"""## Products and baskets
 
 A **basket** is a placed order (an invoice that is neither a cancellation nor an
 adjustment) with at least one product line of positive quantity; its items are those
@@ -61,60 +66,48 @@ Rules are mined with mlxtend's fpgrowth over all {x["count_baskets"]:,} baskets,
 {x["count_frequent_items"]:,} products in at least {p["min_support"]:.1%} of them, in sets of
 **up to {p["max_itemset_size"]} products** (parameter `max_itemset_size`: larger sets are not
 looked for), keeping support ≥ {p["min_support"]:.1%}, confidence ≥
-{p["min_confidence"]:.0%} and lift ≥ {p["min_lift"]:g}: {x["count_qualifying_rules"]:,}
-qualify; the {len(x["rules"]):,} strongest are in `tables/basket_rules.csv`.
+{p["min_confidence"]:.1%} and lift ≥ {p["min_lift"]:g}: {x["count_qualifying_rules"]:,}
+qualify; the {len(x["rules"]):,} strongest are in {csv_link("tables/basket_rules.csv")}.
 
 ### Top products
 
 Quantity and revenue are **net**: the period's basket lines less its cancellation lines of
 the same product, so an order cancelled in the period counts for nothing. Gross values are
-in `tables/top_products.csv`."""
-        )
+in {csv_link("tables/top_products.csv")}.
+
+**By baskets**""",
+        _top_products_table(top, "rank_by_invoices", n),
     )
-    top = x["top_products"]
-    n = int(p["top_products"])
-    for rank, label in [
-        ("rank_by_invoices", "baskets"),
-        ("rank_by_quantity", "net quantity"),
-        ("rank_by_revenue", "net revenue"),
-    ]:
-        shown = top[top[rank] <= n].sort_values(rank)
-        display(Markdown(f"**By {label}**"))
-        _table(
-            shown[["stock_code", "description", "invoices", "net_quantity", "net_revenue"]].rename(
-                columns={"invoices": "baskets"}
-            ),
-            {"net_revenue": money, "baskets": "{:,}".format, "net_quantity": "{:,}".format},
-        )
-    display(Markdown("### Promotion pairs: customers who buy X also buy Y"))
+    show_block("**By net quantity**", _top_products_table(top, "rank_by_quantity", n))
+    show_block("**By net revenue**", _top_products_table(top, "rank_by_revenue", n))
     pairs = x["promotion_pairs"]
     if pairs.empty:
-        display(Markdown("No pair of products meets the thresholds in this period."))
+        lines = ["No pair of products meets the thresholds in this period."]
     else:
         lines = [
             f"- Customers who buy **{md(r.antecedents)}** ({md(r.antecedent_codes)}) also buy "
-            f"**{md(r.consequents)}** ({md(r.consequent_codes)}) in {r.confidence:.0%} of their "
-            f"baskets, {r.lift:.1f} times more often than average (support {r.support:.1%})."
+            f"**{md(r.consequents)}** ({md(r.consequent_codes)}) in {r.confidence:.1%} of "
+            f"their baskets, {r.lift:.1f} times more often than average (support "
+            f"{r.support:.1%})."
             for r in pairs.itertuples()
         ]
-        display(Markdown("\n".join(lines)))
-    display(
-        Markdown(
-            """### Products to promote per segment
-
-For each segment, its most bought products (by customers in the RFM window) among those
-that take a larger part of its purchases than of the other customers' purchases (a purchase
-being a customer buying a product): the **index** is the first part divided by the second
-(2.00: twice as large). Where a rule above links the product to another, "bought with it"
-names that product: lead a campaign with the first and cross-sell the second."""
-        )
-    )
+    show_block("### Promotion pairs: customers who buy X also buy Y\n\n" + "\n".join(lines))
     products = x["segment_products"]
-    for name in ("Champions", "Can't Lose", "Hibernating"):
+    intro = (
+        "### Products to promote per segment\n\n"
+        "For each segment, its most bought products (by customers in the RFM window) among "
+        "those that take a larger part of its purchases than of the other customers' "
+        "purchases (a purchase being a customer buying a product), counted per 1,000 "
+        "purchases: the **index** is the first rate divided by the second (2.00: twice as "
+        "large). Where a rule above links the "
+        'product to another, "bought with it" names that product: lead a campaign with the '
+        "first and cross-sell the second."
+    )
+    for number, name in enumerate(("Champions", "Can't Lose", "Hibernating")):
         rows = products[products["segment"] == name]
-        display(Markdown(f"**{name}**"))
+        heading = (intro + "\n\n" if number == 0 else "") + f"**{md(name)}**"
         if rows.empty:
-            display(Markdown("No product stands out for this segment."))
+            show_block(heading + "\n\nNo product stands out for this segment.")
             continue
         columns = [
             "stock_code",
@@ -126,56 +119,26 @@ names that product: lead a campaign with the first and cross-sell the second."""
         ]
         if rows["promote_description"].notna().any():
             columns.append("promote_description")
-        _table(
-            rows[columns].rename(
-                columns={
-                    "purchase_share": "part of its purchases",
-                    "others_purchase_share": "part of others' purchases",
+        show_block(
+            heading,
+            table_html(
+                rows[columns],
+                formats={
+                    "purchase_share": lambda v: f"{v * 1000:.1f}",
+                    "others_purchase_share": lambda v: f"{v * 1000:.1f}",
+                    "index_vs_others": lambda v: "n/a" if pd.isna(v) else f"{v:.2f}",
+                    "promote_description": lambda v: v if isinstance(v, str) else "",
+                },
+                labels={
+                    "stock_code": "stock code",
+                    "purchase_share": "per 1,000 of its purchases",
+                    "others_purchase_share": "per 1,000 of others' purchases",
                     "index_vs_others": "index",
                     "promote_description": "bought with it",
-                }
+                },
+                numeric=["buyers", "purchase_share", "others_purchase_share", "index_vs_others"],
             ),
-            {
-                "part of its purchases": lambda v: f"{v:.2%}",
-                "part of others' purchases": lambda v: f"{v:.2%}",
-                "index": lambda v: "n/a" if pd.isna(v) else f"{v:.2f}",
-                "bought with it": lambda v: v if isinstance(v, str) else "",
-            },
         )
-
-
-def plot_migration(matrix: pd.DataFrame) -> Figure:
-    """Heatmap of customers from their previous segment (rows) to their segment now."""
-    names = [
-        n
-        for n in [*SEGMENT_ORDER, NONE]
-        if n in set(matrix["from_segment"]) | set(matrix["to_segment"])
-    ]
-    grid = (
-        matrix.pivot_table(
-            index="from_segment", columns="to_segment", values="customers", aggfunc="sum"
-        )
-        .reindex(index=names, columns=names)
-        .fillna(0)
-    )
-    fig, ax = plt.subplots(figsize=(9, 6.2))
-    ax.imshow(np.log1p(grid.to_numpy()), cmap="Blues", aspect="auto")
-    labels = [chart_text(n) for n in names]
-    ax.set_xticks(range(len(names)), labels, rotation=40, ha="right")
-    ax.set_yticks(range(len(names)), labels)
-    ax.set_xlabel("segment now")
-    ax.set_ylabel("segment in the previous period")
-    top = grid.to_numpy().max() or 1
-    for i in range(len(names)):
-        for j in range(len(names)):
-            v = int(grid.iat[i, j])
-            if v:
-                colour = "white" if np.log1p(v) > 0.6 * np.log1p(top) else "black"
-                ax.text(j, i, f"{v:,}", ha="center", va="center", fontsize=7, color=colour)
-    ax.set_title("Customers by segment: previous period → now")
-    ax.spines[:].set_visible(False)
-    fig.tight_layout()
-    return fig
 
 
 def show_segment_movement(data: ReportData, output_dir: str | None = None) -> None:
@@ -186,11 +149,9 @@ def show_segment_movement(data: ReportData, output_dir: str | None = None) -> No
     current_window = rfm_window_text(data.rfm_start, data.rfm_end, data.span)
     previous_window = rfm_window_text(x["previous_rfm_start"], previous.end, data.span)
     if not x["movement_comparable"]:
-        display(
-            Markdown(
-                f"## Segment movement\n\nNot shown: {x['movement_reason']}. Comparing with a "
-                "baseline the warehouse barely holds would make most customers look new."
-            )
+        show_block(
+            f"## Segment movement\n\nNot shown: {x['movement_reason']}. Comparing with a "
+            "baseline the warehouse barely holds would make most customers look new."
         )
         return
     held = data.span.coverage(x["previous_rfm_start"], previous.end)
@@ -201,155 +162,156 @@ def show_segment_movement(data: ReportData, output_dir: str | None = None) -> No
         f"({data.span.describe()}): customers who bought only before the data starts are "
         "missing from it."
     )
-    display(
-        Markdown(
-            f"""## Segment movement
+    heatmap = figure_png(
+        charts.plot_migration(x["migration"]),
+        output_dir,
+        "segment_migration",
+        "Customers by segment: previous period to now",
+    )
+    show_block(
+        f"""## Segment movement
 
 Each customer's segment now (scored over {current_window}) against their segment a period
 earlier (the same scoring over {previous_window}, the RFM window of {previous.label}).{note}
 `(none)` marks customers not scored on one side: new (no purchase in the earlier window) or
-lapsed (none in the current one). In `tables/segment_migration.csv`, **revenue** is the
-customers' monetary value in the current RFM window (0 for lapsed customers) and **previous
-revenue** theirs in the earlier window."""
-        )
+lapsed (none in the current one). In {csv_link("tables/segment_migration.csv")},
+**revenue** is the customers' spend in the current RFM window (0 for lapsed customers) and
+**previous revenue** theirs in the earlier window.""",
+        heatmap,
     )
-    _show_figure(plot_migration(x["migration"]), output_dir, "segment_migration")
-    _table(x["shifts"], {"change": "{:+,}".format})
+    show_block(
+        "",
+        table_html(
+            x["shifts"],
+            formats={"change": "{:+,}".format},
+            labels={"previous_customers": f"customers in {previous.label}"},
+        ),
+    )
     movers = x["movers"]
-    display(Markdown("### Champions and Loyal Customers who slipped"))
+    heading = "### Champions and Loyal Customers who slipped"
     if movers.empty:
-        display(
-            Markdown("No Champion or Loyal Customer slid into At Risk, Can't Lose or Hibernating.")
+        show_block(
+            f"{heading}\n\nNo Champion or Loyal Customer slid into At Risk, Can't Lose or "
+            "Hibernating."
         )
         return
-    display(
-        Markdown(
-            f"**{len(movers):,} customers** slid from Champions or Loyal Customers into At Risk, "
-            f"Can't Lose or Hibernating. They spent {money(movers['previous_monetary'].sum())} "
-            f"in {previous_window} and {money(movers['current_monetary'].sum())} in "
-            f"{current_window}. Most valuable first (all in `tables/at_risk_movers.csv`):"
-        )
-    )
     top_n = int(data.params["top_customers"])
-    _table(
-        movers.head(top_n),
-        {
-            "previous_monetary": money,
-            "current_monetary": money,
-            "predicted_clv_12m": lambda v: "n/a" if pd.isna(v) else money(v),
-            "recency": lambda v: f"{v:,} d",
-        },
+    before, now = money(movers["previous_monetary"].sum()), money(movers["current_monetary"].sum())
+    show_block(
+        f"{heading}\n\n**{len(movers):,} customers** slid from Champions or Loyal Customers "
+        f"into At Risk, Can't Lose or Hibernating. They spent {before} in {previous_window} and "
+        f"{now} in {current_window}. Most valuable first (all in "
+        f"{csv_link('tables/at_risk_movers.csv')}):",
+        table_html(
+            movers.head(top_n)[
+                [
+                    "customer_id",
+                    "from_segment",
+                    "to_segment",
+                    "previous_monetary",
+                    "current_monetary",
+                    "predicted_clv_12m",
+                    "recency",
+                ]
+            ],
+            formats={
+                "customer_id": str,
+                "previous_monetary": money,
+                "current_monetary": money,
+                "predicted_clv_12m": money,
+            },
+            labels={
+                "customer_id": "customer",
+                "from_segment": "was",
+                "to_segment": "now",
+                "previous_monetary": "spent before",
+                "current_monetary": "spent now",
+                "predicted_clv_12m": "predicted 12-month value",
+                "recency": "recency (days)",
+            },
+            numeric=["previous_monetary", "current_monetary", "predicted_clv_12m", "recency"],
+        ),
     )
-
-
-def plot_retention(cohorts: pd.DataFrame) -> Figure:
-    """Heatmap of the share of each cohort active in each month since its first."""
-    grid = cohort_analysis.pivot_retention(cohorts)
-    # month 0 is 100% by definition: leave it out of the colour scale
-    values = grid.to_numpy(dtype="float64")
-    fig, ax = plt.subplots(figsize=(9, 0.36 * len(grid) + 1.4))
-    shown = np.ma.masked_invalid(values)
-    later = values[:, 1:] if values.shape[1] > 1 else values
-    vmax = np.nanmax(later) if np.isfinite(later).any() else 1.0
-    ax.imshow(shown, cmap="YlGnBu", vmin=0, vmax=max(vmax, 0.05), aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
-    ax.set_yticks(range(len(grid)), list(grid.index))
-    ax.set_xlabel("months since the first purchase")
-    ax.set_ylabel("cohort (first purchase)")
-    for i in range(values.shape[0]):
-        for j in range(values.shape[1]):
-            v = values[i, j]
-            if np.isfinite(v):
-                colour = "white" if j == 0 or v > 0.6 * vmax else "black"
-                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7, color=colour)
-    ax.set_title("Share of each cohort active per month")
-    ax.spines[:].set_visible(False)
-    fig.tight_layout()
-    return fig
 
 
 def show_cohorts(data: ReportData, output_dir: str | None = None) -> None:
     """Retention heatmap of the first-purchase cohorts."""
     table = data.extras["cohorts"]
     months = data.params["cohort_months"]
-    display(
-        Markdown(
-            f"""## Cohort retention
+    intro = f"""## Cohort retention
 
 Customers grouped by the month of their first purchase (their earliest line that is not a
 cancellation, anywhere in the warehouse), for the {months} months up to
-{data.period.end:%d %b %Y}; each cell is the share of the cohort with a purchase (a line
+{format_date(data.period.end)}; each cell is the share of the cohort with a purchase (a line
 that is not a cancellation) in that month. Month 0 is 100% by definition; a month the data
 covers only in part (such as the last) reads low."""
-        )
-    )
     if table.empty:
-        display(Markdown("No customer made a first purchase in these months."))
+        show_block(intro + "\n\nNo customer made a first purchase in these months.")
         return
-    _show_figure(plot_retention(table), output_dir, "cohort_retention")
     average = data.extras["cohort_next_month"]
     first = data.extras.get("first_data_month")
-    left_out = (
-        f" The {first} cohort is left out: it is the first month the warehouse holds, so it "
-        "mixes in every customer who bought before the data starts."
-        if first in set(table["cohort_month"])
-        else ""
-    )
     if average["share"] is not None:
-        display(
-            Markdown(
-                f"On average {average['share']:.0%} of a cohort buys again in the month after its "
-                f"first purchase ({average['cohorts']} cohorts, {average['customers']:,} "
-                f"customers).{left_out}"
-            )
+        intro += (
+            f"\n\nOn average {average['share']:.1%} of a cohort buys again in the month after its "
+            f"first purchase ({average['cohorts']} cohorts, {average['customers']:,} customers)."
         )
+        if first in set(table["cohort_month"]):
+            intro += (
+                f" The {first} cohort is left out: it is the first month the warehouse holds, so "
+                "it mixes in every customer who bought before the data starts."
+            )
+    heatmap = figure_png(
+        charts.plot_retention(table),
+        output_dir,
+        "cohort_retention",
+        "Share of each cohort active per month",
+    )
+    show_block(intro, heatmap)
 
 
 def show_customer_value(data: ReportData) -> None:
-    """Predicted 12-month value per segment, the model's fit and its holdout check."""
+    """Predicted 12-month value per segment and the model's holdout check."""
     x = data.extras
     horizon = data.params["clv_horizon_months"]
-    display(Markdown("## Customer value"))
     if x.get("clv") is None:
         reason = md(x.get("clv_error") or "no data")
-        display(Markdown(f"The CLV models could not be fitted: {reason}."))
+        show_block(f"## Customer value\n\nThe CLV models could not be fitted: {reason}.")
         return
     fit = x["clv_fit"]
     ho = x["clv_holdout"]
-    by_segment = x["clv_by_segment"]
-    display(
-        Markdown(
-            f"""Predicted value of each customer over the next {horizon} months: the BG/NBD
-model (Fader, Hardie and Lee 2005) predicts how many purchases (days with a purchase) a
-customer will make, from how often and how recently they bought and how long they have been
-a customer (all history in the warehouse up to {data.snapshot:%d %b %Y}); the Gamma-Gamma
-model predicts what they will spend per purchase, from their **net** spend per repeat
-purchase (cancellations deducted; customers who cancelled everything they bought again are
-left out of the fit and expected to spend nothing); the product is discounted at
-{data.params["clv_monthly_discount_rate"]:.1%} a month. Both are fitted by maximum
-likelihood on {fit.customers:,} customers ({fit.repeat_customers:,} with repeat purchases).
-Per customer in `tables/clv.csv`.
-
-**Total predicted {horizon}-month value: {money(x["clv"]["predicted_clv_12m"].sum())}.**"""
-        )
-    )
-    _table(
-        by_segment,
-        {"predicted_clv_12m": money, "mean_clv_12m": money, "customers": "{:,}".format},
-    )
-    pr = fit.params
-    ll = fit.log_likelihood
     ratio = ho["predicted_to_actual"]
-    display(
-        Markdown(
-            f"""**Model fit.** BG/NBD r = {pr["r"]:.3f}, α = {pr["alpha"]:.2f}, a = {pr["a"]:.4f},
-b = {pr["b"]:.3f} (log-likelihood {ll["bgnbd"]:,.1f}); Gamma-Gamma p = {pr["p"]:.3f},
-q = {pr["q"]:.3f}, v = {pr["v"]:.2f} (log-likelihood {ll["gamma_gamma"]:,.1f}).
-**Holdout check**: fitted on the data before {ho["calibration_end"]}, the model predicts
-{ho["predicted_purchases"]:,.0f} purchases by those {ho["customers"]:,} customers in the
-following {ho["holdout_days"]} days; they made {ho["actual_purchases"]:,.0f}
-(predicted / actual = {"n/a" if ratio is None else f"{ratio:.2f}"}). The model knows no
-season: in a giftware business it under-predicts the run-up to Christmas and over-predicts
-the months after it."""
+    show_block(
+        f"""## Customer value
+
+Predicted value of each customer over the next {horizon} months: the BG/NBD model (Fader,
+Hardie and Lee 2005) predicts how many purchases (days with a purchase) a customer will
+make, from how often and how recently they bought and how long they have been a customer
+(all history in the warehouse up to {format_date(data.snapshot)}); the Gamma-Gamma model
+predicts what they will spend per purchase, from their **net** spend per repeat purchase
+(cancellations deducted; customers who cancelled everything they bought again are left out
+of the fit and expected to spend nothing); the product is discounted at
+{data.params["clv_monthly_discount_rate"]:.1%} a month. Fitted on {fit.customers:,}
+customers; the parameters are in the Definitions. Per customer in
+{csv_link("tables/clv.csv")}.
+
+**Total predicted {horizon}-month value: {money(x["clv"]["predicted_clv_12m"].sum())}.**""",
+        table_html(
+            x["clv_by_segment"],
+            formats={"predicted_clv_12m": money, "mean_clv_12m": money},
+            labels={
+                "predicted_clv_12m": f"predicted {horizon}-month value",
+                "mean_clv_12m": "per customer",
+            },
+        ),
+        '<p class="lgs-note">'
+        + html_text(
+            f"Holdout check: fitted on the data before {ho['calibration_end']}, the model "
+            f"predicts {ho['predicted_purchases']:,.0f} purchases by those "
+            f"{ho['customers']:,} customers in the following {ho['holdout_days']} days; they "
+            f"made {ho['actual_purchases']:,.0f} (predicted / actual = "
+            f"{'n/a' if ratio is None else f'{ratio:.2f}'}). The model knows no season: in a "
+            "giftware business it under-predicts the run-up to Christmas and over-predicts "
+            "the months after it."
         )
+        + "</p>",
     )

@@ -1,66 +1,48 @@
-"""Report sections: each function displays one part of a report in the notebook.
+"""Report sections: title, key figures, actions, months, invoices, segments, who to act on,
+definitions. Each function only presents what :mod:`lgs_analysis.report.data` computed.
 
-They take a :class:`~lgs_analysis.report_data.ReportData` and only present it:
-Markdown text, HTML tables and charts. Charts are also saved as PNG under
-``<output_dir>/charts`` for the email summary.
+Charts are also saved as PNG under ``<output_dir>/charts`` for the email summary.
 """
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import HTML, Image, Markdown, display
+from IPython.display import HTML, display
 
 from ...escape import html_text, markdown_text
-from ...formatting import format_date, format_window
+from ...formatting import (
+    format_count,
+    format_date,
+    format_pct,
+    format_share,
+    format_window,
+    ordinal,
+)
 from .. import charts
-from ..data import FOCUS_SEGMENTS, ReportData
+from ..data import ReportData
+from .common import (
+    count,
+    csv_link,
+    figure_png,
+    link_html,
+    money,
+    show_block,
+    show_markdown,
+    table_html,
+)
 
 __all__ = [
     "show_title",
     "show_headline",
+    "show_actions",
     "show_monthly",
     "show_invoice_distribution",
     "show_segments",
     "show_focus_segments",
     "show_definitions",
-    "money",
 ]
-
-
-def money(value: float) -> str:
-    """Format pounds: £1,234,567."""
-    return f"£{value:,.0f}" if abs(value) >= 100 else f"£{value:,.2f}"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:+.1f}%"
-
-
-def _table(frame: pd.DataFrame, formats: dict[str, Any] | None = None) -> None:
-    shown = frame.copy()
-    for column, fmt in (formats or {}).items():
-        if column in shown:
-            shown[column] = shown[column].map(fmt)
-    shown.columns = [str(c).replace("_", " ") for c in shown.columns]  # headers can wrap
-    display(HTML(shown.to_html(index=False, escape=True, border=0, na_rep="n/a")))
-
-
-def _show_figure(fig: plt.Figure, output_dir: str | None, name: str) -> None:
-    """Render the figure to PNG once: shown inline and saved under charts/ for the email."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    png = buffer.getvalue()
-    if output_dir:
-        target = Path(output_dir) / "charts"
-        target.mkdir(parents=True, exist_ok=True)
-        (target / f"{name}.png").write_bytes(png)
-    display(Image(data=png, format="png"))
 
 
 def _period_words(data: ReportData) -> str:
@@ -89,32 +71,31 @@ def show_title(data: ReportData) -> None:
             f"{format_window(start, end)} only, and comparisons use the same days of the "
             "baseline."
         )
-    display(Markdown(text))
+    show_markdown(text)
     if data.is_demo:
         display(
             HTML(
                 '<div class="lgs-banner">DEMO DATA: these figures come from generated demo data, '
-                "not from LGS's sales. Load real data with <code>make load SOURCE=&lt;your "
-                "file&gt;</code>.</div>"
+                "not from LGS's sales. Load your own data with "
+                "<code>make load SOURCE=path/to/your/export.csv</code>.</div>"
             )
         )
 
 
 def _kpi(label: str, value: str, delta: str = "") -> str:
     return (
-        f'<div class="lgs-kpi"><div class="label">{label}</div>'
-        f'<div class="value">{value}</div><div class="delta">{delta}</div></div>'
+        f'<div class="lgs-kpi"><div class="label">{html_text(label)}</div>'
+        f'<div class="value">{html_text(value)}</div>'
+        f'<div class="delta">{html_text(delta)}</div></div>'
     )
 
 
-def _versus(data: ReportData, kind: str, key: str, value_format: Any) -> str:
-    comparison = data.comparisons.get(kind)
-    base = data.baselines.get(kind)
-    if comparison is None:
-        return ""
+def _versus(data: ReportData, key: str) -> str:
+    comparison = data.comparisons["previous"]
+    base = data.baselines.get("previous")
     if base is None:
         return "no comparable baseline"
-    return f"{value_format(base[key])} in {comparison.describe_base()}"
+    return f"{format_count(base[key])} in {comparison.describe_base()}"
 
 
 def show_headline(data: ReportData, metrics: dict[str, Any]) -> None:
@@ -123,31 +104,27 @@ def show_headline(data: ReportData, metrics: dict[str, Any]) -> None:
     previous = data.comparisons["previous"]
     growth = metrics["sales_growth_pct"]
     sales_delta = (
-        f"{_pct(growth)} vs {previous.describe_base()}"
+        f"{format_pct(growth)} vs {previous.describe_base()}"
         if growth is not None
         else "no comparable baseline"
     )
     if "year_ago" in data.comparisons:
         yoy = metrics.get("sales_growth_yoy_pct")
         sales_delta += "; " + (
-            f"{_pct(yoy)} vs {data.comparisons['year_ago'].describe_base()}"
+            f"{format_pct(yoy)} vs {data.comparisons['year_ago'].describe_base()}"
             if yoy is not None
             else "no year-ago baseline"
         )
-    new = f"{s['new_customers']:,}" if data.new_customers_meaningful else "n/a"
+    new = format_count(s["new_customers"]) if data.new_customers_meaningful else "n/a"
     cards = [
         _kpi("net sales", money(s["net_sales"]), sales_delta),
         _kpi("gross sales", money(s["gross_sales"]), "before cancellations"),
-        _kpi(
-            "placed orders",
-            f"{s['placed_orders']:,}",
-            _versus(data, "previous", "placed_orders", "{:,}".format),
-        ),
-        _kpi("cancelled invoices", f"{s['cancelled_invoices']:,}"),
+        _kpi("placed orders", format_count(s["placed_orders"]), _versus(data, "placed_orders")),
+        _kpi("cancelled invoices", format_count(s["cancelled_invoices"])),
         _kpi(
             "active customers",
-            f"{s['active_customers']:,}",
-            _versus(data, "previous", "active_customers", "{:,}".format),
+            format_count(s["active_customers"]),
+            _versus(data, "active_customers"),
         ),
         _kpi(
             "new customers",
@@ -162,17 +139,42 @@ def show_headline(data: ReportData, metrics: dict[str, Any]) -> None:
             against = "previous period" if comparison.kind == "previous" else "year before"
             notes.append(f"No comparable baseline in the {against}: {comparison.reason}.")
     if notes:
-        display(Markdown(" ".join(notes)))
+        show_markdown(" ".join(notes))
 
 
-def show_monthly(data: ReportData, output_dir: str | None = None) -> None:
-    """Monthly sales, orders and customers: table and charts (13-month trend for months
-    and quarters, the reported months highlighted; partial months marked)."""
-    display(Markdown("## Sales, orders and customers per month"))
-    first, last = data.monthly["month"].iloc[0], data.monthly["month"].iloc[-1]
+def show_actions(data: ReportData) -> None:
+    """What to do with every segment, with the customers and value at stake, and the lists."""
+    shown = data.actions.copy()
+    shown["list"] = shown["list_file"]
+    table = table_html(
+        shown[["segment", "customers", "revenue", "predicted_clv_12m", "action", "list"]],
+        formats={
+            "revenue": money,
+            "predicted_clv_12m": money,
+            "list": lambda v: link_html(v, v.removeprefix("tables/")) if v else "",
+        },
+        labels={
+            "revenue": "net spend (RFM window)",
+            "predicted_clv_12m": "predicted 12-month value",
+            "list": "campaign list",
+        },
+        numeric=["customers", "revenue", "predicted_clv_12m"],
+    )
+    show_block(
+        "## What to do, segment by segment\n\n"
+        "The action for each segment (wording from `params/actions.yaml`, which marketing may "
+        "edit), with its customers, what they spent in the RFM window and what they are "
+        "predicted to be worth. Each campaign list holds the segment's customers with their "
+        "country, purchases, spend, predicted value and the three products they bought most "
+        f"(all scored customers: {csv_link('tables/customers.csv')}).",
+        table,
+    )
+
+
+def _monthly_notes(data: ReportData) -> str:
     notes = []
-    months_in_period = data.period.months
-    if len(data.monthly) < months_in_period:
+    first, last = data.monthly["month"].iloc[0], data.monthly["month"].iloc[-1]
+    if len(data.monthly) < data.period.months:
         notes.append(
             f"The warehouse holds {first} to {last} of this period ({data.span.describe()}); "
             "months without data are not shown."
@@ -180,88 +182,166 @@ def show_monthly(data: ReportData, output_dir: str | None = None) -> None:
     if not data.monthly["complete"].all():
         partial = ", ".join(data.monthly.loc[~data.monthly["complete"], "month"])
         notes.append(
-            f"Partial months ({partial}) are hatched in the charts; their growth compares the "
-            "same days of the month before and of the year before."
+            f"Partial months ({partial}) are hatched; their growth compares the same days of "
+            "the month before and of the year before."
         )
+    if data.trend is not None:
+        notes.append("The charts show the 13 months to the period's end; the period is darker.")
     if not data.new_customers_meaningful:
         notes.append(
             "New and returning customers are n/a in the first month the warehouse holds, "
             "where every customer looks new."
         )
-    if notes:
-        display(Markdown(" ".join(notes)))
+    return " ".join(notes)
+
+
+_SALES_NUMBERS = [
+    "invoices",
+    "cancelled_invoices",
+    "placed_orders",
+    "gross_sales",
+    "net_sales",
+    "sales_growth_pct",
+    "sales_growth_yoy_pct",
+]
+
+
+def show_monthly(data: ReportData, output_dir: str | None = None) -> None:
+    """Monthly sales, orders and customers: charts and two tables that fit the page."""
     chart_months = data.trend if data.trend is not None else data.monthly
     highlight = chart_months["in_period"] if data.trend is not None else None
-    _show_figure(charts.plot_monthly_sales(chart_months, highlight), output_dir, "monthly_sales")
-    _show_figure(
-        charts.plot_monthly_customers(chart_months, highlight), output_dir, "monthly_customers"
+    sales_chart = figure_png(
+        charts.plot_monthly_sales(chart_months, highlight),
+        output_dir,
+        "monthly_sales",
+        "Gross and net sales per month",
     )
-    shown = data.monthly.copy()
-    shown["complete"] = shown["complete"].map({True: "yes", False: "partial"})
-    _table(
-        shown,
-        {
-            "gross_sales": money,
-            "net_sales": money,
-            "sales_growth_pct": _pct,
-            "sales_growth_yoy_pct": _pct,
-            "new_customers": _count,
-            "returning_customers": _count,
-        },
+    show_block(
+        "## Sales, orders and customers per month\n\n" + _monthly_notes(data),
+        sales_chart,
+    )
+    m = data.monthly.copy()
+    m["complete"] = m["complete"].map({True: "yes", False: "partial"})
+    show_block(
+        "",
+        table_html(
+            m[["month", "complete", *_SALES_NUMBERS]],
+            formats={
+                "gross_sales": money,
+                "net_sales": money,
+                "sales_growth_pct": format_pct,
+                "sales_growth_yoy_pct": format_pct,
+            },
+            labels={
+                "cancelled_invoices": "cancelled",
+                "placed_orders": "placed orders",
+                "sales_growth_pct": "vs month before",
+                "sales_growth_yoy_pct": "vs year before",
+            },
+            numeric=_SALES_NUMBERS,
+        ),
+    )
+    customers_chart = figure_png(
+        charts.plot_monthly_customers(chart_months, highlight),
+        output_dir,
+        "monthly_customers",
+        "Active customers per month: returning, new and cancelling only",
+    )
+    show_block(
+        "",
+        customers_chart,
+        table_html(
+            m[
+                [
+                    "month",
+                    "active_customers",
+                    "new_customers",
+                    "returning_customers",
+                    "cancelling_only_customers",
+                ]
+            ],
+            formats={c: count for c in ["new_customers", "returning_customers"]},
+            labels={
+                "active_customers": "active customers",
+                "new_customers": "new",
+                "returning_customers": "returning",
+                "cancelling_only_customers": "cancelling only",
+            },
+            numeric=[
+                "active_customers",
+                "new_customers",
+                "returning_customers",
+                "cancelling_only_customers",
+            ],
+            note="Active = new + returning + cancelling only (see Definitions).",
+        ),
     )
 
 
-def _count(value: Any) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{int(value):,}"
+def _stats_frame(stats: dict[str, float]) -> pd.DataFrame:
+    names = ["count", "min", "mean", "median", "max"]
+    return pd.DataFrame([{n: stats[n] for n in names if n in stats}])
 
 
-def _stats_table(stats: dict[str, float]) -> pd.DataFrame:
-    names = ["count", "min", "mean", "median", "mode", "max"]
-    return pd.DataFrame(
-        [
-            {
-                n: (f"{stats[n]:,}" if n == "count" else f"£{stats[n]:,.2f}")
-                for n in names
-                if n in stats
-            }
-        ]
+def _stats_table(stats: dict[str, float]) -> str:
+    return table_html(
+        _stats_frame(stats),
+        formats={n: money for n in ["min", "mean", "median", "max"]},
+        labels={"count": "invoices"},
     )
 
 
 def show_invoice_distribution(data: ReportData, output_dir: str | None = None) -> None:
     """Invoice totals: statistics, histogram and box plot, all and up to the cap percentile."""
-    cap_pct = data.params["invoice_percentile_cap"]
+    cap_pct = float(data.params["invoice_percentile_cap"])
     orders = data.summary["placed_orders"]
     counted = int(len(data.invoice_totals))
-    display(
-        Markdown(
-            f"## Invoice amounts\n\nThe totals of the {counted:,} placed orders with at least "
-            f"one line of positive quantity and price, over those lines. The other "
-            f"{orders - counted:,} of the {orders:,} placed orders hold no such line (only "
-            "free or returned goods)."
-        )
+    intro = (
+        f"## Invoice amounts\n\nThe totals of the {counted:,} placed orders with at least one "
+        f"line of positive quantity and price, over those lines. The other "
+        f"{orders - counted:,} of the {orders:,} placed orders hold no such line (only free or "
+        "returned goods)."
     )
     if data.invoice_totals.empty:
-        display(Markdown("No invoices with positive lines in this period."))
+        show_block(intro + "\n\nNo invoices with positive lines in this period.")
         return
-    _table(_stats_table(data.invoice_stats))
-    _show_figure(charts.plot_invoice_distribution(data.invoice_totals), output_dir, "invoices_all")
-    cap = data.invoice_stats_capped["cap"]
-    display(Markdown(f"### Invoices up to the {cap_pct:.0%} percentile ({money(cap)})"))
-    _table(_stats_table(data.invoice_stats_capped))
-    _show_figure(
-        charts.plot_invoice_distribution(data.invoice_totals, cap), output_dir, "invoices_capped"
+    all_chart = figure_png(
+        charts.plot_invoice_distribution(data.invoice_totals),
+        output_dir,
+        "invoices_all",
+        "Invoice totals, log scale",
     )
+    show_block(intro, all_chart, _stats_table(data.invoice_stats))
+    cap = data.invoice_stats_capped["cap"]
+    above = int((data.invoice_totals > cap).sum())
+    capped_chart = figure_png(
+        charts.plot_invoice_distribution(data.invoice_totals, cap),
+        output_dir,
+        "invoices_capped",
+        f"Invoice totals up to the {ordinal(round(cap_pct * 100))} percentile",
+    )
+    show_block(
+        f"### Invoices up to the {ordinal(round(cap_pct * 100))} percentile ({money(cap)})\n\n"
+        f"The {above:,} invoices above {money(cap)} are left out; the box shows the middle half "
+        "and the whiskers reach 1.5 times its width.",
+        capped_chart,
+        _stats_table(data.invoice_stats_capped),
+    )
+
+
+_RFM_NOTE = (
+    "Recency in days since the last purchase, frequency in invoices, spend in pounds (net of "
+    "cancellations unless the report says gross)."
+)
 
 
 def show_segments(data: ReportData, output_dir: str | None = None) -> None:
-    """The segment table with shares and mean R, F, M, and the segment pie."""
+    """The segment pie, the segment table with shares and means, customers vs revenue."""
     rule = data.params["rfm_monetary"]
     text = (
         f"## RFM segments\n\n{len(data.customers):,} customers scored on their purchases "
-        f"from {format_window(*data.span.cut(data.rfm_start, data.rfm_end))}; monetary value "
-        "and revenue are "
-        f"their **{rule}** spend"
+        f"from {format_window(*data.span.cut(data.rfm_start, data.rfm_end))}; spend is their "
+        f"**{rule}** spend"
     )
     text += (
         " (cancellations deducted)."
@@ -275,66 +355,142 @@ def show_segments(data: ReportData, output_dir: str | None = None) -> None:
             f" **{len(refunded):,} customers refunded everything**: they bought "
             f"{money(refunded['gross_spend'].sum())} in the window and cancelled it all (net "
             f"spend £0 or less); they {scored} and are listed in "
-            "`tables/refunded_customers.csv`."
+            f"{csv_link('tables/refunded_customers.csv')}."
         )
-    display(Markdown(text))
-    _show_figure(charts.plot_segment_pie(data.segments), output_dir, "segment_pie")
-    _table(
-        data.segments,
-        {
-            "customer_share": lambda v: f"{v:.1%}",
-            "revenue": money,
-            "revenue_share": lambda v: f"{v:.1%}",
-            "mean_recency": lambda v: "n/a" if pd.isna(v) else f"{v:,.0f} d",
-            "mean_frequency": lambda v: "n/a" if pd.isna(v) else f"{v:,.1f}",
-            "mean_monetary": lambda v: "n/a" if pd.isna(v) else money(v),
-        },
+    pie = figure_png(
+        charts.plot_segment_pie(data.segments), output_dir, "segment_pie", "Customers by segment"
     )
-    _show_figure(charts.plot_segment_value(data.segments), output_dir, "segment_value")
+    # the email's copy: large type for a phone-width screen
+    figure_png(
+        charts.plot_segment_pie_compact(data.segments),
+        output_dir,
+        "segment_pie_email",
+        "Customers by segment",
+    )
+    show_block(text, pie)
+    show_block(
+        "",
+        table_html(
+            data.segments,
+            formats={
+                "customer_share": format_share,
+                "revenue": money,
+                "revenue_share": format_share,
+                "mean_recency": lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}",
+                "mean_frequency": lambda v: "n/a" if pd.isna(v) else f"{v:,.1f}",
+                "mean_monetary": money,
+            },
+            labels={
+                "customer_share": "share of customers",
+                "revenue": "spend",
+                "revenue_share": "share of spend",
+                "mean_recency": "mean recency (days)",
+                "mean_frequency": "mean frequency (invoices)",
+                "mean_monetary": "mean spend",
+            },
+            note=html_text(_RFM_NOTE),
+        ),
+        figure_png(
+            charts.plot_segment_value(data.segments),
+            output_dir,
+            "segment_value",
+            "Share of customers and of spend by segment",
+        ),
+    )
     if not refunded.empty:
         top_n = int(data.params["top_customers"])
-        display(Markdown(f"### Refunded everything (largest orders first, top {top_n})"))
-        _table(
-            refunded.head(top_n)[["customer_id", "frequency", "gross_spend", "net_spend"]],
-            {"gross_spend": money, "net_spend": money},
+        show_block(
+            f"### Refunded everything (largest orders first, top {top_n})",
+            table_html(
+                refunded.head(top_n)[["customer_id", "frequency", "gross_spend", "net_spend"]],
+                formats={"customer_id": str, "gross_spend": money, "net_spend": money},
+                labels={
+                    "customer_id": "customer",
+                    "frequency": "invoices",
+                    "gross_spend": "ordered (gross)",
+                    "net_spend": "net spend",
+                },
+            ),
         )
+
+
+_SCORES_NOTE = (
+    "Scores R-F-M: recency, frequency and spend quintiles, 5 = the best fifth of customers "
+    "(most recent, most invoices, most spend), 1 = the lowest."
+)
+
+
+def _top_customers(members: pd.DataFrame) -> str:
+    shown = members.copy()
+    shown["scores"] = (
+        shown["r"].astype(str) + "-" + shown["f"].astype(str) + "-" + shown["m"].astype(str)
+    )
+    shown["last_purchase"] = shown["last_purchase"].map(
+        lambda v: "n/a" if pd.isna(v) else format_date(str(v))
+    )
+    return table_html(
+        shown[
+            [
+                "customer_id",
+                "country",
+                "last_purchase",
+                "recency_days",
+                "invoices",
+                "net_spend",
+                "predicted_clv_12m",
+                "scores",
+                "top_product_1_description",
+            ]
+        ],
+        formats={
+            "customer_id": str,
+            "net_spend": money,
+            "predicted_clv_12m": money,
+            "top_product_1_description": lambda v: "" if pd.isna(v) else str(v),
+        },
+        labels={
+            "customer_id": "customer",
+            "last_purchase": "last purchase",
+            "recency_days": "recency (days)",
+            "net_spend": "net spend",
+            "predicted_clv_12m": "predicted 12-month value",
+            "top_product_1_description": "bought most",
+        },
+        numeric=["recency_days", "invoices", "net_spend", "predicted_clv_12m"],
+        note=html_text(_SCORES_NOTE),
+    )
 
 
 def show_focus_segments(data: ReportData) -> None:
-    """Champions, Can't Lose and Hibernating: who, worth, and the recommended campaign."""
-    display(Markdown("## Who to act on"))
+    """The segments marketing acts on first: who they are, what they are worth, what to do."""
     top_n = int(data.params["top_customers"])
-    for name in FOCUS_SEGMENTS:
-        action = data.actions.set_index("segment").loc[name]
-        members = data.customers[data.customers["segment"] == name]
-        display(Markdown(f"### {markdown_text(name)}"))
-        display(
-            HTML(
-                f'<div class="lgs-action"><b>{action["customers"]:,} customers, '
-                f"{money(action['revenue'])}</b> in the RFM window. "
-                f"Recommended: {html_text(action['action'])}</div>"
-            )
+    focus = data.actions[data.actions["email_list"]]
+    first = True
+    for action in focus.itertuples():
+        members = data.campaign_list[data.campaign_list["segment"] == action.segment]
+        heading = "## Who to act on\n\n" if first else ""
+        first = False
+        text = (
+            f"{heading}### {markdown_text(action.segment)}\n\n"
+            f"**{action.customers:,} customers, {money(action.revenue)} net spend** in the RFM "
+            f"window. Recommended: {markdown_text(action.action)}"
         )
         if members.empty:
-            display(Markdown("No customer in this segment."))
+            show_block(text + "\n\nNo customer in this segment.")
             continue
-        top = members.sort_values("monetary", ascending=False).head(top_n)
-        _table(top, {"monetary": money, "gross_spend": money, "net_spend": money})
-        if len(members) > top_n:
-            display(
-                Markdown(
-                    f"Top {top_n} by value; all {len(members):,} are in `tables/customers.csv`."
-                )
-            )
+        text += (
+            f"\n\nTop {min(top_n, len(members))} by net spend; all {len(members):,} are in "
+            f"{csv_link(action.list_file)}."
+        )
+        show_block(text, _top_customers(members.head(top_n)))
 
 
 def show_definitions(data: ReportData) -> None:
-    """Every rule behind the figures, and the data-quality summary."""
+    """Every rule behind the figures, the model fits, and the data-quality summary."""
     q = data.quality
     lookback = data.params["rfm_lookback_months"]
     rule = data.params["rfm_monetary"]
-    display(
-        Markdown(f"""## Definitions
+    show_block(f"""## Definitions
 
 - **Line**: one row of the warehouse table `retail`; **amount** = quantity × unit price.
 - **Invoice**: a distinct invoice number. **Cancellation**: an invoice whose number starts
@@ -385,9 +541,21 @@ def show_definitions(data: ReportData) -> None:
   Potential Loyalists (R 4-5, F 2-3), New Customers (R 5, F 1), Promising (R 4, F 1),
   Need Attention (R 3, F 3), About to Sleep (R 3, F 1-2), At Risk (R 1-2, F 3-4),
   Can't Lose (R 1-2, F 5), Hibernating (R 1-2, F 1-2).
+- **Numbers**: counts with thousands separators; money in whole pounds (pence only in the CSV
+  files); percentages with one decimal; dates as 9 Dec 2011.
 """)
-    )
-    first, last, count = data.warehouse_range
+    fit = data.extras.get("clv_fit")
+    if fit is not None:
+        pr, ll = fit.params, fit.log_likelihood
+        show_markdown(
+            f"""### Model fit (customer value)
+
+BG/NBD: r = {pr["r"]:.3f}, α = {pr["alpha"]:.2f}, a = {pr["a"]:.4f}, b = {pr["b"]:.3f}
+(log-likelihood {ll["bgnbd"]:,.1f}); Gamma-Gamma: p = {pr["p"]:.3f}, q = {pr["q"]:.3f},
+v = {pr["v"]:.2f} (log-likelihood {ll["gamma_gamma"]:,.1f}). Fitted by maximum likelihood on
+{fit.customers:,} customers ({fit.repeat_customers:,} with repeat purchases)."""
+        )
+    first, last, lines = data.warehouse_range
     quality = pd.DataFrame(
         [
             ("lines in the period", q["count_lines"]),
@@ -404,10 +572,8 @@ def show_definitions(data: ReportData) -> None:
         ],
         columns=["check", "count"],
     )
-    display(
-        Markdown(
-            f"## Data quality\n\nThe warehouse holds {count:,} lines from {first:%d %b %Y} to "
-            f"{last:%d %b %Y}" + (" (**demo data**)." if data.is_demo else ".")
-        )
+    show_block(
+        f"## Data quality\n\nThe warehouse holds {lines:,} lines from {format_date(first)} to "
+        f"{format_date(last)}" + (" (**demo data**)." if data.is_demo else "."),
+        table_html(quality),
     )
-    _table(quality, {"count": lambda v: f"{v:,}"})
