@@ -69,3 +69,21 @@ def test_safe_filename():
     assert safe_filename("Can't Lose") == "Can_t_Lose"
     assert safe_filename("../../etc/passwd\r\n") == "etc_passwd"
     assert safe_filename("///", "segment") == "segment"
+
+
+def test_cli_shows_control_characters_escaped():
+    from lgs_analysis.cli import printable
+
+    assert printable("a\x1b[31mb\x07c\nd") == "a\\x1b[31mb\\x07c\nd"
+
+
+@pytest.mark.parametrize(
+    "template", ["x {period.__class__}", "{net_sales:>999999999}", "{period!r}", "{0}", "{a[0]}"]
+)
+def test_subject_templates_allow_plain_fields_only(template):
+    from lgs_analysis.delivery.message import check_subject_template
+    from lgs_analysis.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="plain name"):
+        check_subject_template(template)
+    check_subject_template("LGS {period}: {net_sales}")

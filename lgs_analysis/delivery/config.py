@@ -49,6 +49,13 @@ def _check_address(value: Any, where: str) -> str:
     return value.strip()
 
 
+def _checked_subject(template: str) -> str:
+    from .message import check_subject_template
+
+    check_subject_template(template)
+    return template
+
+
 def load_delivery_config(params_dir: Path | None = None) -> DeliveryConfig:
     """Read and check ``<params_dir>/delivery.yaml``.
 
@@ -85,7 +92,7 @@ def load_delivery_config(params_dir: Path | None = None) -> DeliveryConfig:
     return DeliveryConfig(
         sender=_check_address(data["sender"], f"{path}: sender"),
         recipients=recipients,
-        subject=data.get("subject", DeliveryConfig.subject),
+        subject=_checked_subject(data.get("subject", DeliveryConfig.subject)),
         attach_campaign_csvs=bool(data.get("attach_campaign_csvs", False)),
         max_attempts=attempts,
         retry_backoff_seconds=backoff,

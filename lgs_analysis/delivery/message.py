@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import string
 import uuid
 from datetime import date
 from email.message import EmailMessage
@@ -35,6 +36,7 @@ __all__ = [
     "build_message",
     "read_metrics",
     "format_subject",
+    "check_subject_template",
     "campaign_csvs",
 ]
 
@@ -76,6 +78,33 @@ def _subject_fields(metrics: dict[str, Any], version: str) -> dict[str, str]:
     return fields
 
 
+def check_subject_template(template: str) -> None:
+    """Allow only plain ``{name}`` fields: no attribute or index access, no format spec.
+
+    ``{period.__class__}`` would reach into Python objects and ``{net_sales:>999999999}``
+    would build a string of any size; the file holding the template is untrusted.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field that is not plain.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(
+            f"params/delivery.yaml: subject {template!r} is malformed: {exc}"
+        ) from exc
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise ConfigError(
+                f"params/delivery.yaml: subject field {{{field}}} must be a plain name such as "
+                "{period} or {net_sales}, without dots, brackets, ! or :"
+            )
+
+
 def format_subject(template: str, metrics: dict[str, Any], version: str = "") -> str:
     """Fill the subject template; add "(demo data)" when the figures are demo figures.
 
@@ -89,6 +118,7 @@ def format_subject(template: str, metrics: dict[str, Any], version: str = "") ->
         If the template names an unknown field or is malformed.
     """
     fields = _subject_fields(metrics, version)
+    check_subject_template(template)
     try:
         subject = template.format_map(fields)
     except KeyError as exc:

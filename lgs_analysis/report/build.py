@@ -184,6 +184,9 @@ def build_report(
         "period": period.label,
         "template": template,
         "template_hash": _hash_files([template_path]),
+        "actions_hash": _hash_files(
+            [path for path in [settings.params_dir / "actions.yaml"] if path.exists()]
+        ),
         "code_version": code_version(),
         "data_fingerprint": fingerprint,
         "parameters": params,

@@ -237,6 +237,8 @@ def render_index(entries: list[dict[str, Any]], generated_at: datetime | None = 
     count = sum(len(p["versions"]) for p in entries)
     parts = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>LGS Reports: index</title><style>{_stylesheet()}</style></head><body>",
         '<main class="index"><h1>London Gift Shop: RFM reports</h1>',

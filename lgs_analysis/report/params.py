@@ -93,10 +93,19 @@ _PlainLoader.add_constructor(None, _refuse_tag)  # any unknown tag
 
 
 def _load_plain(text: str) -> Any:
-    for node in yaml.compose_all(text, Loader=_PlainLoader):
-        if node is not None:
-            _check_tags(node)
-    return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
+    """Parse YAML as plain data. Anchors and aliases are refused (shared references could
+    expand a few lines into billions of values), so are tags, and over-long numbers."""
+    try:
+        for node in yaml.compose_all(text, Loader=_PlainLoader):
+            if node is not None:
+                _check_tags(node)
+        if "&" in text or "*" in text:
+            for token in yaml.scan(text, Loader=_PlainLoader):
+                if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
+                    raise yaml.YAMLError("anchors and aliases are not allowed in parameters")
+        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - _PlainLoader is a SafeLoader
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of 5,000 digits
+        raise yaml.YAMLError(f"value cannot be read as plain data: {exc}") from None
 
 
 def _check_tags(node: yaml.Node) -> None:
@@ -237,7 +246,10 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
         try:
             overrides[name.strip()] = _load_plain(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
-            raise ParameterError(f"parameter {name!r}: cannot read value {raw!r}: {exc}") from exc
+            shown = raw if len(raw) <= 60 else raw[:57] + "..."
+            raise ParameterError(
+                f"parameter {name!r}: cannot read value {shown!r}: {exc}"
+            ) from None
     return overrides
 
 

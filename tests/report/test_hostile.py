@@ -162,6 +162,14 @@ def test_report_html_shows_hostile_text_as_text(hostile_report):
     assert any(attack.startswith("<img src=http://127.0.0.1") for attack in shown)
 
 
+def test_report_and_index_forbid_loading_anything(hostile_report):
+    version, root, _, _ = hostile_report
+    for page in (version / "report.html", root / "reports" / "index.html"):
+        assert "Content-Security-Policy" in page.read_text() and "default-src 'none'" in (
+            page.read_text()
+        )
+
+
 def test_index_and_email_html_are_inert(hostile_report):
     version, root, attacks, message = hostile_report
     _assert_inert((root / "reports" / "index.html").read_text(), "index.html", attacks)

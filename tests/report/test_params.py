@@ -150,3 +150,15 @@ def test_split_overrides_uses_shell_quoting_without_a_shell():
     ]
     with pytest.raises(ParameterError, match="cannot split"):
         split_overrides("a='b")
+
+
+def test_yaml_anchor_bombs_huge_numbers_and_deep_nesting_are_refused(tmp_path):
+    (tmp_path / "defaults.yaml").write_text("segment_map: {}\ntop_customers: 15\n")
+    bomb = "segment_map: {a: &a [x,x,x,x,x,x,x,x,x], b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]}\n"
+    (tmp_path / "2011.yaml").write_text(bomb)
+    with pytest.raises(ParameterError, match="anchors and aliases"):
+        load_params("2011", None, tmp_path)
+    with pytest.raises(ParameterError, match="cannot read value '9{57}\\.\\.\\.'"):
+        load_params("2011", parse_overrides(["top_customers=" + "9" * 5000]), tmp_path)
+    with pytest.raises(ParameterError, match="cannot read|nested"):
+        load_params("2011", parse_overrides(["segment_map=" + "[" * 3000 + "]" * 3000]), tmp_path)
