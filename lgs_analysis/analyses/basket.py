@@ -3,18 +3,21 @@
 A **basket** is an invoice of the window that is neither a cancellation (``C...``) nor
 an adjustment (``A...``); its **items** are the stock codes of its product lines with
 positive quantity. The **support** of an itemset is the share of baskets that hold it.
-The warehouse returns the baskets' frequent items (``sql/analyses/basket_items.sql``); mlxtend's
-fpgrowth mines them and ``association_rules`` derives confidence and lift.
+The warehouse returns the baskets' frequent items (``sql/analyses/basket_items.sql``);
+:func:`frequent_itemsets` counts every frequent itemset exactly (level-wise, numpy), and
+the rules' confidence and lift follow from those counts. The result is the same as
+mlxtend's fpgrowth and association_rules (a test compares them on the real data), in a
+small fraction of the time.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from mlxtend.frequent_patterns import association_rules, fpgrowth
 from sqlalchemy.engine import Connection, Engine
 
 from ..warehouse import run_query
@@ -29,6 +32,7 @@ __all__ = [
     "fetch_customer_products",
     "rank_top_products",
     "mine_rules",
+    "frequent_itemsets",
     "select_promotion_pairs",
     "pick_segment_products",
 ]
@@ -186,9 +190,9 @@ def mine_rules(
     min_confidence: float = 0.5,
     min_lift: float = 5.0,
     max_rules: int = 30,
-    max_len: int = 3,
+    max_len: int = 4,
 ) -> pd.DataFrame:
-    """Association rules among the baskets' items (mlxtend fpgrowth + association_rules).
+    """Association rules among the baskets' items (exact frequent itemsets, then rules).
 
     Parameters
     ----------
@@ -207,7 +211,7 @@ def mine_rules(
         Least ratio of the confidence to the consequents' own support.
     max_rules : int (default: 30)
         Rules kept, strongest lift first.
-    max_len : int (default: 3)
+    max_len : int (default: 4)
         Largest itemset mined.
 
     Returns
@@ -242,60 +246,115 @@ def mine_rules(
     item = pd.Categorical(pairs["stock_code"])
     onehot = np.zeros((len(basket.categories), len(item.categories)), dtype=bool)
     onehot[basket.codes, item.codes] = True
-    rows = onehot.shape[0]
-    # Only baskets with an item are one-hot rows: scale the threshold to them, then the
-    # supports back to all baskets. The least basket count is exact, whatever the float.
+    # the least basket count is exact, whatever the float
     min_count = math.ceil(min_support * count_baskets - 1e-9)
-    frequent = fpgrowth(
-        pd.DataFrame(onehot, columns=[str(c) for c in item.categories]),
-        min_support=min(1.0, (min_count - 0.5) / rows),
-        use_colnames=True,
-        max_len=max_len,
-    )
-    if frequent.empty or frequent["itemsets"].map(len).max() < 2:
-        return _empty_rules()
-    frequent["support"] = frequent["support"] * rows / count_baskets
-    rules = association_rules(
-        frequent,
-        num_itemsets=count_baskets,
-        metric="confidence",
-        min_threshold=min_confidence,
-        return_metrics=[
-            "antecedent support",
-            "consequent support",
-            "support",
-            "confidence",
-            "lift",
-        ],
-    )
-    rules = rules[rules["lift"] >= min_lift]
-    if rules.empty:
+    counts = frequent_itemsets(onehot, min_count, max_len)
+    rules = _rules_from_counts(counts, count_baskets, min_confidence, min_lift)
+    if not rules:
         return _empty_rules()
     names = dict(descriptions) if descriptions is not None else {}
+    codes_of = [str(c) for c in item.categories]
 
-    def codes(itemset: frozenset) -> str:
-        return "|".join(sorted(itemset))
+    def codes(itemset: tuple[int, ...]) -> str:
+        return "|".join(sorted(codes_of[i] for i in itemset))
 
-    def described(itemset: frozenset) -> str:
-        return "|".join(names.get(code, code) for code in sorted(itemset))
+    def described(itemset: tuple[int, ...]) -> str:
+        return "|".join(names.get(code, code) for code in sorted(codes_of[i] for i in itemset))
 
     out = pd.DataFrame(
         {
-            "antecedent_codes": rules["antecedents"].map(codes),
-            "consequent_codes": rules["consequents"].map(codes),
-            "antecedents": rules["antecedents"].map(described),
-            "consequents": rules["consequents"].map(described),
-            "support": rules["support"].astype("float64"),
-            "confidence": rules["confidence"].astype("float64"),
-            "lift": rules["lift"].astype("float64"),
+            "antecedent_codes": [codes(r[0]) for r in rules],
+            "consequent_codes": [codes(r[1]) for r in rules],
+            "antecedents": [described(r[0]) for r in rules],
+            "consequents": [described(r[1]) for r in rules],
+            "support": [r[2] for r in rules],
+            "confidence": [r[3] for r in rules],
+            "lift": [r[4] for r in rules],
         }
     )
+    # ties in lift or confidence (a pair's two directions have the same lift) are broken by
+    # the codes, compared on values rounded far below any meaningful difference
+    out["_lift"] = out["lift"].round(9)
+    out["_confidence"] = out["confidence"].round(9)
     out = out.sort_values(
-        ["lift", "confidence", "antecedent_codes", "consequent_codes"],
+        ["_lift", "_confidence", "antecedent_codes", "consequent_codes"],
         ascending=[False, False, True, True],
         ignore_index=True,
     )
-    return out.head(max_rules)
+    return out.head(max_rules)[RULE_COLUMNS]
+
+
+def frequent_itemsets(onehot: np.ndarray, min_count: int, max_len: int) -> dict[tuple, int]:
+    """Every itemset of up to ``max_len`` items held by at least ``min_count`` baskets.
+
+    Exact level-wise counting (Apriori): single items and pairs by one matrix product,
+    then each larger candidate (two frequent itemsets sharing all but their last item,
+    every subset frequent) by ANDing its baskets. A few hundred items and tens of
+    thousands of baskets take well under a second, with the same result as fpgrowth.
+
+    Parameters
+    ----------
+    onehot : ndarray of bool, shape (baskets, items)
+    min_count, max_len : int
+
+    Returns
+    -------
+    dict
+        Itemset (a sorted tuple of item columns) -> number of baskets holding it.
+    """
+    single = onehot.sum(axis=0)
+    frequent_items = np.flatnonzero(single >= min_count)
+    counts: dict[tuple, int] = {(int(i),): int(single[i]) for i in frequent_items}
+    if max_len < 2 or len(frequent_items) < 2:
+        return counts
+    columns = onehot[:, frequent_items]
+    as_float = columns.astype(np.float32)  # exact: counts stay far below 2**24
+    together = (as_float.T @ as_float).astype(np.int64)
+    previous: dict[tuple, np.ndarray] = {}
+    for a, b in zip(*np.nonzero(np.triu(together, k=1) >= min_count), strict=True):
+        key = (int(frequent_items[a]), int(frequent_items[b]))
+        counts[key] = int(together[a, b])
+        previous[key] = columns[:, a] & columns[:, b]
+    size = 2
+    while previous and size < max_len:
+        size += 1
+        by_prefix: dict[tuple, list[tuple]] = {}
+        for itemset in sorted(previous):
+            by_prefix.setdefault(itemset[:-1], []).append(itemset)
+        current: dict[tuple, np.ndarray] = {}
+        for group in by_prefix.values():
+            for i, left in enumerate(group):
+                for right in group[i + 1 :]:
+                    candidate = (*left, right[-1])
+                    subsets = (candidate[:k] + candidate[k + 1 :] for k in range(size))
+                    if not all(subset in previous for subset in subsets):
+                        continue
+                    held = previous[left] & onehot[:, right[-1]]
+                    count = int(held.sum())
+                    if count >= min_count:
+                        counts[candidate] = count
+                        current[candidate] = held
+        previous = current
+    return counts
+
+
+def _rules_from_counts(
+    counts: dict[tuple, int], count_baskets: int, min_confidence: float, min_lift: float
+) -> list[tuple[tuple, tuple, float, float, float]]:
+    """(antecedent, consequent, support, confidence, lift) of every qualifying rule."""
+    rules = []
+    for itemset, count in counts.items():
+        if len(itemset) < 2:
+            continue
+        support = count / count_baskets
+        for size in range(1, len(itemset)):
+            for antecedent in combinations(itemset, size):
+                consequent = tuple(i for i in itemset if i not in antecedent)
+                confidence = count / counts[antecedent]
+                lift = confidence / (counts[consequent] / count_baskets)
+                if confidence >= min_confidence and lift >= min_lift:
+                    rules.append((antecedent, consequent, support, confidence, lift))
+    return rules
 
 
 def select_promotion_pairs(rules: pd.DataFrame, top_n: int = 10) -> pd.DataFrame:

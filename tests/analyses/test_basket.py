@@ -141,3 +141,58 @@ def test_pick_segment_products_real_focus_segments(real_duckdb_url):
     )
     assert set(picked["segment"]) == {"Champions", "Can't Lose", "Hibernating"}
     assert (picked["index_vs_others"].dropna() > 1).all()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "max_len"),
+    [
+        (date(2011, 1, 1), date(2012, 1, 1), 4),
+        (date(2011, 11, 1), date(2011, 12, 1), 3),
+        (date(2011, 11, 1), date(2011, 12, 1), 4),
+    ],
+    ids=["2011-sets-of-4", "2011-11-sets-of-3", "2011-11-sets-of-4"],
+)
+def test_mine_rules_equals_mlxtend_on_real_data(real_duckdb_url, start, end, max_len):
+    """The exact counter gives mlxtend's fpgrowth + association_rules result, rule for rule."""
+    import math
+
+    import numpy as np
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
+
+    engine = get_engine(real_duckdb_url)
+    with engine.connect() as conn:
+        _, count = basket.fetch_products(conn, start, end)
+        items = basket.fetch_basket_items(conn, start, end, 0.02)
+    ours = basket.mine_rules(items, count, None, 0.02, 0.5, 5.0, 10**6, max_len)
+    pairs = items.drop_duplicates()
+    baskets, codes = pd.Categorical(pairs["invoice_no"]), pd.Categorical(pairs["stock_code"])
+    onehot = np.zeros((len(baskets.categories), len(codes.categories)), dtype=bool)
+    onehot[baskets.codes, codes.codes] = True
+    rows, least = onehot.shape[0], math.ceil(0.02 * count - 1e-9)
+    frequent = fpgrowth(
+        pd.DataFrame(onehot, columns=[str(c) for c in codes.categories]),
+        min_support=(least - 0.5) / rows,
+        use_colnames=True,
+        max_len=max_len,
+    )
+    frequent["support"] = frequent["support"] * rows / count
+    reference = association_rules(frequent, num_itemsets=count, min_threshold=0.5)
+    reference = reference[reference["lift"] >= 5.0]
+    want = {
+        ("|".join(sorted(a)), "|".join(sorted(c))): (s, f, lift)
+        for a, c, s, f, lift in zip(
+            reference["antecedents"],
+            reference["consequents"],
+            reference["support"],
+            reference["confidence"],
+            reference["lift"],
+            strict=True,
+        )
+    }
+    got = {
+        (r.antecedent_codes, r.consequent_codes): (r.support, r.confidence, r.lift)
+        for r in ours.itertuples()
+    }
+    assert got.keys() == want.keys() and len(got) >= 50
+    for key, values in got.items():
+        assert values == pytest.approx(want[key], rel=1e-12), key

@@ -62,7 +62,7 @@ the others hold only postage, fees or returned goods. The **support** of a set o
 is the share of baskets holding all of them; a rule "X → Y" has **confidence** =
 support(X and Y) / support(X), the share of X's baskets that also hold Y, and **lift** =
 confidence / support(Y), how many times more often Y is bought with X than in general.
-Rules are mined with mlxtend's fpgrowth over all {x["count_baskets"]:,} baskets, among the
+Every frequent set of products is counted exactly over all {x["count_baskets"]:,} baskets, among the
 {x["count_frequent_items"]:,} products in at least {p["min_support"]:.1%} of them, in sets of
 **up to {p["max_itemset_size"]} products** (parameter `max_itemset_size`: larger sets are not
 looked for), keeping support ≥ {p["min_support"]:.1%}, confidence ≥
