@@ -38,6 +38,8 @@ __all__ = [
     "run_query",
     "execute_sql_file",
     "ensure_schema",
+    "refresh_statistics",
+    "tune_report_session",
     "bulk_insert",
     "describe_target",
     "data_fingerprint",
@@ -207,7 +209,18 @@ def ensure_schema(engine: Engine) -> None:
     """Create the warehouse tables and views if they do not exist (idempotent)."""
     with engine.begin() as conn:
         execute_sql_file(conn, "schema/tables")
+        execute_sql_file(conn, "schema/indexes")
         execute_sql_file(conn, "schema/retail_lines")
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """Refresh the planner's statistics of the tables a load changed (PostgreSQL)."""
+    execute_sql_file(conn, "warehouse/analyze")
+
+
+def tune_report_session(conn: Connection) -> None:
+    """Session settings for a report's queries (memory for sorts, no JIT; PostgreSQL)."""
+    execute_sql_file(conn, "warehouse/report_session")
 
 
 def bulk_insert(conn: Connection, table: str, data: pa.Table) -> int:

@@ -20,7 +20,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..exceptions import MixedDataError
 from ..log import logger
-from ..warehouse import bulk_insert, ensure_schema, execute_sql_file, run_query
+from ..warehouse import (
+    bulk_insert,
+    ensure_schema,
+    execute_sql_file,
+    refresh_statistics,
+    run_query,
+)
 
 __all__ = [
     "LoadResult",
@@ -188,6 +194,7 @@ def load_batch(
                 "at": datetime.now(),
             },
         )
+        refresh_statistics(conn)
     return LoadResult(
         source_name,
         batch_id,

@@ -22,7 +22,7 @@ from ..escape import markdown_plain, safe_filename, write_csv
 from ..exceptions import NoDataError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
-from ..warehouse import data_range, get_engine
+from ..warehouse import data_range, get_engine, tune_report_session
 from .actions import MISSING_ACTION, Action, load_actions
 
 __all__ = [
@@ -177,6 +177,7 @@ def collect_report_data(
     monetary = str(params["rfm_monetary"])
     rfm_start = period.lookback_start(lookback)
     with engine.connect() as conn:
+        tune_report_session(conn)
         check_not_mixed(conn)
         summary = check_period_has_data(conn, period)
         rng = data_range(conn)

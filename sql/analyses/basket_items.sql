@@ -3,16 +3,17 @@
 -- that is neither a cancellation nor an adjustment, keeping only stock codes found in at
 -- least :min_support of those baskets (no itemset with a rarer item can be frequent).
 with basket_items as (
-    select distinct invoice_no, stock_code
+    select invoice_no, stock_code
     from retail_lines
     where invoice_date >= :start
         and invoice_date < :end
         and is_basket_item
+    group by invoice_no, stock_code
 ),
 
 baskets as (
-    select count(distinct invoice_no) as count_baskets_total
-    from basket_items
+    select count(*) as count_baskets_total
+    from (select invoice_no from basket_items group by invoice_no) as invoices
 ),
 
 frequent_items as (

@@ -23,8 +23,14 @@ cancellation_lines as (
 ),
 
 baskets as (
-    select count(distinct invoice_no) as count_baskets_total
-    from basket_lines
+    select count(*) as count_baskets_total
+    from (select invoice_no from basket_lines group by invoice_no) as basket_invoices
+),
+
+product_baskets as (
+    select stock_code, count(*) as count_baskets
+    from (select stock_code, invoice_no from basket_lines group by stock_code, invoice_no) as held
+    group by stock_code
 ),
 
 descriptions as (
@@ -42,12 +48,13 @@ descriptions as (
 
 products as (
     select
-        stock_code,
-        count(distinct invoice_no) as count_baskets,
-        sum(quantity) as gross_quantity,
-        cast(sum(amount) as double precision) as gross_revenue
+        basket_lines.stock_code,
+        max(product_baskets.count_baskets) as count_baskets,
+        sum(basket_lines.quantity) as gross_quantity,
+        cast(sum(basket_lines.amount) as double precision) as gross_revenue
     from basket_lines
-    group by stock_code
+    inner join product_baskets on product_baskets.stock_code = basket_lines.stock_code
+    group by basket_lines.stock_code
 ),
 
 cancelled as (

@@ -10,12 +10,18 @@ with basket_lines as (
         and is_basket_item
 ),
 
+held as (
+    select customer_id, stock_code, invoice_no
+    from basket_lines
+    group by customer_id, stock_code, invoice_no
+),
+
 final as (
     select
         customer_id,
         stock_code,
-        count(distinct invoice_no) as count_baskets
-    from basket_lines
+        count(*) as count_baskets
+    from held
     group by customer_id, stock_code
 )
 

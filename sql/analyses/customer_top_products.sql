@@ -23,13 +23,19 @@ descriptions as (
     group by stock_code, description
 ),
 
+held as (
+    select customer_id, stock_code, invoice_no, sum(quantity) as quantity
+    from basket_lines
+    group by customer_id, stock_code, invoice_no
+),
+
 customer_products as (
     select
         customer_id,
         stock_code,
-        count(distinct invoice_no) as count_baskets,
+        count(*) as count_baskets,
         sum(quantity) as quantity
-    from basket_lines
+    from held
     group by customer_id, stock_code
 ),
 

@@ -51,17 +51,47 @@ customers_by_month as (
     group by month_start
 ),
 
-monthly as (
+invoices as (
+    -- one row per invoice and month (grouping first: faster than count(distinct))
     select
         month_start,
-        count(distinct invoice_no) as invoices,
-        count(distinct case when is_cancellation then invoice_no end) as cancelled_invoices,
-        count(distinct case when not is_cancellation and not is_adjustment then invoice_no end)
-            as placed_orders,
+        invoice_no,
+        max(case when is_cancellation then 1 else 0 end) as is_cancellation,
+        max(case when is_adjustment then 1 else 0 end) as is_adjustment
+    from lines
+    group by month_start, invoice_no
+),
+
+invoices_by_month as (
+    select
+        month_start,
+        count(*) as invoices,
+        sum(is_cancellation) as cancelled_invoices,
+        sum(case when is_cancellation = 0 and is_adjustment = 0 then 1 else 0 end)
+            as placed_orders
+    from invoices
+    group by month_start
+),
+
+amounts_by_month as (
+    select
+        month_start,
         cast(sum(case when amount >= 0 then amount else 0 end) as double precision) as gross_sales,
         cast(sum(amount) as double precision) as net_sales
     from lines
     group by month_start
+),
+
+monthly as (
+    select
+        invoices_by_month.month_start,
+        invoices_by_month.invoices,
+        invoices_by_month.cancelled_invoices,
+        invoices_by_month.placed_orders,
+        amounts_by_month.gross_sales,
+        amounts_by_month.net_sales
+    from invoices_by_month
+    inner join amounts_by_month on amounts_by_month.month_start = invoices_by_month.month_start
 ),
 
 final as (

@@ -45,20 +45,51 @@ customer_counts as (
     from customers
 ),
 
-totals as (
+invoices as (
+    -- one row per invoice (its kind comes from its number, the same on all its lines);
+    -- grouping first is much faster than count(distinct) on PostgreSQL
+    select
+        invoice_no,
+        max(case when is_cancellation then 1 else 0 end) as is_cancellation,
+        max(case when is_adjustment then 1 else 0 end) as is_adjustment
+    from lines
+    group by invoice_no
+),
+
+invoice_counts as (
+    select
+        count(*) as invoices,
+        coalesce(sum(is_cancellation), 0) as cancelled_invoices,
+        coalesce(sum(case when is_cancellation = 0 and is_adjustment = 0 then 1 else 0 end), 0)
+            as placed_orders,
+        coalesce(sum(is_adjustment), 0) as adjustment_invoices
+    from invoices
+),
+
+line_totals as (
     select
         count(*) as count_lines,
-        count(distinct invoice_no) as invoices,
-        count(distinct case when is_cancellation then invoice_no end) as cancelled_invoices,
-        count(distinct case when not is_cancellation and not is_adjustment then invoice_no end)
-            as placed_orders,
-        count(distinct case when is_adjustment then invoice_no end) as adjustment_invoices,
         cast(coalesce(sum(case when amount >= 0 then amount else 0 end), 0) as double precision)
             as gross_sales,
         cast(coalesce(sum(amount), 0) as double precision) as net_sales,
         min(invoice_date) as first_at,
         max(invoice_date) as last_at
     from lines
+),
+
+totals as (
+    select
+        line_totals.count_lines,
+        invoice_counts.invoices,
+        invoice_counts.cancelled_invoices,
+        invoice_counts.placed_orders,
+        invoice_counts.adjustment_invoices,
+        line_totals.gross_sales,
+        line_totals.net_sales,
+        line_totals.first_at,
+        line_totals.last_at
+    from line_totals
+    cross join invoice_counts
 ),
 
 final as (

@@ -13,15 +13,26 @@ with window_lines as (
         and not is_adjustment
 ),
 
-purchases as (
+purchase_invoices as (
+    -- one row per customer and invoice with a purchase line
     select
         customer_id,
-        max(invoice_date) as last_purchase_at,
-        count(distinct invoice_no) as frequency,
-        cast(sum(amount) as double precision) as gross_spend
+        invoice_no,
+        max(invoice_date) as last_at,
+        sum(amount) as amount
     from window_lines
     where quantity > 0
         and unit_price > 0
+    group by customer_id, invoice_no
+),
+
+purchases as (
+    select
+        customer_id,
+        max(last_at) as last_purchase_at,
+        count(*) as frequency,
+        cast(sum(amount) as double precision) as gross_spend
+    from purchase_invoices
     group by customer_id
 ),
 

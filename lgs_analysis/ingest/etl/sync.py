@@ -82,6 +82,7 @@ from ...warehouse import (
     execute_sql_file,
     get_engine,
     load_sql,
+    refresh_statistics,
     run_query,
 )
 from ..batches import drop_demo, quarantine_table
@@ -394,6 +395,7 @@ def _finish_run(
     )
     save_run(conn, result, "succeeded", None)
     execute_sql_file(conn, "ingest/etl/prune_batches", source_name=source_name)
+    refresh_statistics(conn)
     return result
 
 

@@ -1,0 +1,1 @@
+-- DuckDB: no index (it skips row groups by their min/max); see indexes.postgresql.sql.

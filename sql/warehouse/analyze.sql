@@ -1,0 +1,1 @@
+-- DuckDB keeps its statistics current as it writes; nothing to do.

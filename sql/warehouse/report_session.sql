@@ -1,0 +1,1 @@
+-- DuckDB: its defaults suit a report session.
