@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
@@ -52,7 +53,7 @@ SEGMENT_COLOURS = {
 }
 _OTHER_COLOURS = ["#7b6fa8", "#b08ecf", "#6c757d", "#b5b5b5", "#4b7f8c"]
 SLIVER = 0.02  # segments below this share get no label of their own on the pie
-plt.rcParams.update(
+mpl.rcParams.update(
     {
         "figure.dpi": 100,
         "axes.spines.top": False,
@@ -63,6 +64,14 @@ plt.rcParams.update(
     }
 )
 _MONEY_AXIS = FuncFormatter(lambda value, _: format_money_short(value))
+
+
+def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
+    """``plt.subplots`` without pyplot: a Figure on the Agg canvas (no GUI, no global state)."""
+    figsize = kwargs.pop("figsize", None)
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(*args, **kwargs)
 
 
 def segment_colour(name: str, index: int = 0) -> str:
@@ -109,7 +118,7 @@ def _legend_extras(monthly: pd.DataFrame, highlight: pd.Series | None) -> list:
 
 def plot_monthly_sales(monthly: pd.DataFrame, highlight: pd.Series | None = None) -> Figure:
     """Gross and net sales per month; partial months hatched, months outside ``highlight`` pale."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    fig, ax = _subplots(figsize=(9, 3.6))
     x = list(range(len(monthly)))
     alphas, hatches = _month_styles(monthly, highlight)
     gross = ax.bar([i - 0.2 for i in x], monthly["gross_sales"], width=0.4, color=SKY)
@@ -135,7 +144,7 @@ def plot_monthly_customers(monthly: pd.DataFrame, highlight: pd.Series | None = 
     A month whose new/returning split is not meaningful (NA, the warehouse's first month)
     shows its purchasing customers as one grey bar.
     """
-    fig, ax = plt.subplots(figsize=(9, 3.4))
+    fig, ax = _subplots(figsize=(9, 3.4))
     x = list(range(len(monthly)))
     alphas, hatches = _month_styles(monthly, highlight)
     unsplit = monthly["new_customers"].isna()
@@ -172,7 +181,7 @@ def plot_invoice_distribution(totals: pd.Series, cap: float | None = None) -> Fi
     box plot draws no outlier points, so nothing piles up against the cap.
     """
     values = totals if cap is None else totals[totals <= cap]
-    fig, (hist, box) = plt.subplots(
+    fig, (hist, box) = _subplots(
         2, 1, figsize=(9, 3.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
     if cap is None and len(values) and values.min() > 0:  # long tail: log-spaced bins
@@ -191,7 +200,7 @@ def plot_invoice_distribution(totals: pd.Series, cap: float | None = None) -> Fi
     hist.set_title(title)
     box.boxplot(
         values,
-        vert=False,
+        orientation="horizontal",
         widths=0.6,
         showfliers=cap is None,
         flierprops={"marker": "|", "markersize": 6, "alpha": 0.3, "markeredgecolor": NAVY},
@@ -237,7 +246,7 @@ def plot_segment_pie(segments: pd.DataFrame) -> Figure:
     Every segment keeps its slice (the data is never merged); segments under 2% get no
     label of their own but are named together under the pie.
     """
-    fig, ax = plt.subplots(figsize=(7.6, 5.6))
+    fig, ax = _subplots(figsize=(7.6, 5.6))
     shown, wedges = _donut(ax, segments)
     labels: dict[int, list[tuple[int, float, float]]] = {-1: [], 1: []}
     slivers = []
@@ -284,7 +293,7 @@ def plot_segment_pie(segments: pd.DataFrame) -> Figure:
 
 def plot_segment_pie_compact(segments: pd.DataFrame) -> Figure:
     """The segment donut for a phone-width email: large type, a key below in two columns."""
-    fig, ax = plt.subplots(figsize=(5.2, 6.6))
+    fig, ax = _subplots(figsize=(5.2, 6.6))
     shown, wedges = _donut(ax, segments)
     labels = [
         f"{chart_text(name)} {share:.1%}"
@@ -308,7 +317,7 @@ def plot_segment_pie_compact(segments: pd.DataFrame) -> Figure:
 
 def plot_segment_value(segments: pd.DataFrame) -> Figure:
     """Share of customers against share of spend, per segment."""
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = _subplots(figsize=(9, 3.8))
     y = list(range(len(segments)))
     colours = [segment_colour(name, i) for i, name in enumerate(segments["segment"])]
     ax.barh([i + 0.2 for i in y], segments["customer_share"] * 100, height=0.4, color=SKY)
@@ -342,7 +351,7 @@ def plot_migration(matrix: pd.DataFrame) -> Figure:
         .reindex(index=names, columns=names)
         .fillna(0)
     )
-    fig, ax = plt.subplots(figsize=(9, 6.2))
+    fig, ax = _subplots(figsize=(9, 6.2))
     ax.imshow(np.log1p(grid.to_numpy()), cmap="Blues", aspect="auto")
     labels = [chart_text(n) for n in names]
     ax.set_xticks(range(len(names)), labels, rotation=40, ha="right")
@@ -367,7 +376,7 @@ def plot_retention(cohorts: pd.DataFrame) -> Figure:
     grid = cohort_analysis.pivot_retention(cohorts)
     # month 0 is 100% by definition: leave it out of the colour scale
     values = grid.to_numpy(dtype="float64")
-    fig, ax = plt.subplots(figsize=(9, 0.36 * len(grid) + 1.4))
+    fig, ax = _subplots(figsize=(9, 0.36 * len(grid) + 1.4))
     shown = np.ma.masked_invalid(values)
     later = values[:, 1:] if values.shape[1] > 1 else values
     vmax = np.nanmax(later) if np.isfinite(later).any() else 1.0

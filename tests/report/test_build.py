@@ -303,3 +303,13 @@ def test_cli_first_month_report_is_quiet_unpadded_and_fits(demo_report):
     metrics = json.loads((version / "metrics.json").read_text())
     assert metrics["new_customers"] is None and metrics["sales_growth_pct"] is None
     assert check_pdf_layout(version / "report.pdf") == []
+
+
+def test_metrics_scrap_reads_back_with_scrapbook(demo_report):
+    """The kernel glues the metrics without importing scrapbook; scrapbook still reads them."""
+    import scrapbook as sb
+
+    version = demo_report[0].version_dir
+    scraps = sb.read_notebook(str(version / "report.ipynb")).scraps
+    assert scraps["metrics"].data == json.loads((version / "metrics.json").read_text())
+    assert scraps["metrics"].encoder == "json"

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Markdown, display
+from matplotlib.figure import Figure as MplFigure
 
 from ...escape import html_text
 from ...formatting import format_count, format_money, is_missing
@@ -62,11 +62,10 @@ class Figure:
         return f'<img class="lgs-figure" src="data:image/png;base64,{data}" alt="{alt}">'
 
 
-def figure_png(fig: plt.Figure, output_dir: str | None, name: str, alt: str) -> Figure:
-    """Render ``fig`` to PNG once, save it as ``charts/<name>.png`` and close it."""
+def figure_png(fig: MplFigure, output_dir: str | None, name: str, alt: str) -> Figure:
+    """Render ``fig`` to PNG once and save it as ``charts/<name>.png``."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=100)
     png = buffer.getvalue()
     if output_dir:
         target = Path(output_dir) / "charts"
