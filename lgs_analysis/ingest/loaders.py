@@ -37,6 +37,7 @@ from sqlalchemy.engine import Engine
 
 from ..exceptions import DataValidationError
 from ..log import logger
+from ..progress import Progress
 from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine
 from .batches import LoadResult, load_batch
 from .validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA, canonical_columns, validate_rows
@@ -138,22 +139,20 @@ class _NotUtf8(Exception):
 
 
 def _load(engine: Engine, source: _Source, fingerprint: str, progress: bool) -> LoadResult:
-    log = logger.info if progress else logger.debug
+    with Progress(f"loading {source.path.name}", enabled=progress) as shown:
 
-    def chunks() -> Iterator[tuple[pa.Table, pd.DataFrame]]:
-        count_read = 0
-        for good, rejected in source.chunks():
-            count_read += good.num_rows + len(rejected)
-            log("%s: %s rows read", source.path.name, f"{count_read:,}")
-            yield good, rejected
+        def chunks() -> Iterator[tuple[pa.Table, pd.DataFrame]]:
+            for good, rejected in source.chunks():
+                shown.update(good.num_rows + len(rejected))
+                yield good, rejected
 
-    return load_batch(
-        engine,
-        source_kind="file",
-        source_name=str(source.path.resolve()),
-        fingerprint=fingerprint,
-        chunks=chunks(),
-    )
+        return load_batch(
+            engine,
+            source_kind="file",
+            source_name=str(source.path.resolve()),
+            fingerprint=fingerprint,
+            chunks=chunks(),
+        )
 
 
 def _hash_file(path: Path) -> str:

@@ -154,6 +154,7 @@ def _expected_months(lines: pd.DataFrame) -> pd.Series:
 
 def _cli_process(source: str, warehouse: str, *args: str, delay: float = 0) -> subprocess.Popen:
     env = dict(os.environ, LGS_SOURCE_URL=source, LGS_DATABASE_URL=warehouse)
+    env["LGS_PROGRESS_SECONDS"] = "0"  # a progress line per block: the tests wait for one
     if delay:
         env["LGS_ETL_TEST_DELAY_SECONDS"] = str(delay)
     return subprocess.Popen(
@@ -174,7 +175,7 @@ def _wait_for_copying(process: subprocess.Popen, timeout: float = 120) -> str:
     def read() -> None:
         for line in process.stderr:
             seen.append(line)
-            if "rows copied" in line:
+            if "rows so far" in line:
                 done.set()
                 return
         done.set()
@@ -182,7 +183,7 @@ def _wait_for_copying(process: subprocess.Popen, timeout: float = 120) -> str:
     threading.Thread(target=read, daemon=True).start()
     done.wait(timeout)
     log = "".join(seen)
-    assert "rows copied" in log, f"the ETL never reported copying:\n{log}"
+    assert "rows so far" in log, f"the ETL never reported copying:\n{log}"
     return log
 
 

@@ -75,6 +75,7 @@ from ...exceptions import (
     WarehouseError,
 )
 from ...log import logger
+from ...progress import Progress
 from ...warehouse import (
     bulk_insert,
     describe_target,
@@ -229,7 +230,7 @@ def _stream(
     tables: tuple[str, str],
     commit_each: bool,
     tally: _Tally,
-    log: Any,
+    shown: Progress,
 ) -> None:
     """Copy the window from the source into ``tables`` (retail-like, quarantine-like)."""
     delay = float(os.environ.get(_DELAY_ENV) or 0)
@@ -249,12 +250,7 @@ def _stream(
                 tally.count_inserted += good.num_rows
             if len(rejected):
                 inserter.put(tables[1], quarantine_table(run_id, source.key, rejected))
-            log(
-                "etl run %s: %s rows copied, %s quarantined",
-                run_id,
-                f"{tally.count_read:,}",
-                f"{tally.count_quarantined:,}",
-            )
+            shown.update(len(frame))
             if delay:
                 time.sleep(delay)
 
@@ -292,7 +288,8 @@ def _sync(
                 with conn.begin():
                     execute_sql_file(conn, "ingest/etl/stage_create", memory_limit=_DUCKDB_MEMORY)
                 stage = ("etl_stage_retail", "etl_stage_quarantine")
-                _stream(conn, source, run_id, low, stage, True, tally, log)
+                with Progress(f"etl run {run_id}", enabled=progress) as shown:
+                    _stream(conn, source, run_id, low, stage, True, tally, shown)
             with conn.begin():
                 replaced = conn.execute(
                     text(load_sql("ingest/etl/replace_window", conn.dialect.name)),
@@ -311,7 +308,9 @@ def _sync(
                 if staged:
                     execute_sql_file(conn, "ingest/etl/stage_publish")
                 else:
-                    _stream(conn, source, run_id, low, ("retail", "quarantine"), False, tally, log)
+                    with Progress(f"etl run {run_id}", enabled=progress) as shown:
+                        tables = ("retail", "quarantine")
+                        _stream(conn, source, run_id, low, tables, False, tally, shown)
                 result = _finish_run(
                     conn,
                     tally,
