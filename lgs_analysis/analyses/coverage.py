@@ -62,6 +62,23 @@ class DataSpan:
         hi = min(end, self.last_day + timedelta(days=1))
         return (lo, hi) if hi > lo else (lo, lo)
 
+    def partial_note(self, start: date, end: date) -> str:
+        """Which side of [start, end) the warehouse lacks, in words; '' when it holds it all.
+
+        ``data from 1 Dec 2010`` (the data starts inside the window), ``data through
+        9 Dec 2011`` (it stops inside), or ``data from 1 Dec 2010 to 9 Dec 2011`` (both).
+        """
+        if self.empty:
+            return "no data"
+        late = self.first_day > start
+        early = self.last_day < end - timedelta(days=1)
+        first, last = format_date(self.first_day), format_date(self.last_day)
+        if late and early:
+            return f"data from {first} to {last}"
+        if late:
+            return f"data from {first}"
+        return f"data through {last}" if early else ""
+
     def describe(self) -> str:
         """``the warehouse holds data from 1 Dec 2010 to 9 Dec 2011``."""
         if self.empty:

@@ -21,9 +21,9 @@ def _money(value: float) -> str:
 
 
 def _sales_sentence(
-    period_label: str, window_text: str, period_complete: bool, net_sales: float
+    period_label: str, window_text: str, partial_note: str, net_sales: float
 ) -> str:
-    partial = "" if period_complete else ", the last day of data in the period"
+    partial = f"; a partial period, {partial_note}" if partial_note else ""
     return (
         f"Net sales in {period_label} ({window_text}{partial}) were **{_money(net_sales)}**, "
         "cancellations deducted."
@@ -91,7 +91,7 @@ def build_narrative(
     *,
     period_label: str,
     window_text: str,
-    period_complete: bool,
+    partial_note: str,
     net_sales: float,
     comparisons: list[tuple[Comparison, float | None]],
     rfm_window_text: str,
@@ -114,6 +114,9 @@ def build_narrative(
     ----------
     window_text : str
         The days the period's figures cover (``1 Nov 2011 to 30 Nov 2011``).
+    partial_note : str
+        '' for a complete period; otherwise which side the data misses (``data through
+        9 Dec 2011``, ``data from 1 Dec 2010``: see ``DataSpan.partial_note``).
     comparisons : list of (Comparison, float or None)
         Each baseline comparison with the baseline's net sales (None: not comparable).
     rfm_window_text, previous_rfm_window_text : str
@@ -145,7 +148,7 @@ def build_narrative(
     paragraphs = [
         " ".join(
             [
-                _sales_sentence(period_label, window_text, period_complete, net_sales),
+                _sales_sentence(period_label, window_text, partial_note, net_sales),
                 *(_comparison_sentence(c, base, net_sales) for c, base in comparisons),
             ]
         )

@@ -251,7 +251,9 @@ def _window(metrics: dict[str, Any]) -> str:
     if not (start and end):
         return ""
     text = format_window(date.fromisoformat(start), date.fromisoformat(end))
-    if metrics.get("period_complete") is False and metrics.get("data_through"):
+    if metrics.get("period_complete") is False and metrics.get("partial_note"):
+        text += f" (partial: {metrics['partial_note']})"
+    elif metrics.get("period_complete") is False and metrics.get("data_through"):
         text += f" (partial: data through {format_date(metrics['data_through'])})"
     return text
 

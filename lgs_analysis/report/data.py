@@ -77,6 +77,11 @@ class ReportData:
     narrative: list[str] = field(default_factory=list)
 
     @property
+    def partial_note(self) -> str:
+        """'' for a complete period; else ``data through 9 Dec 2011`` or ``data from ...``."""
+        return self.span.partial_note(self.period.start, self.period.end)
+
+    @property
     def window(self) -> tuple[date, date]:
         """The part of the period the warehouse holds: [first day, day after the last)."""
         return self.span.cut(self.period.start, self.period.end)
@@ -269,7 +274,7 @@ def narrative_inputs(data: ReportData) -> dict[str, Any]:
     return {
         "period_label": data.period.label,
         "window_text": format_window(window_start, window_end),
-        "period_complete": data.period_complete,
+        "partial_note": data.partial_note,
         "net_sales": data.summary["net_sales"],
         "comparisons": [
             (c, None if data.baselines[k] is None else data.baselines[k]["net_sales"])
@@ -324,6 +329,7 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
         "period_start": data.period.start.isoformat(),
         "period_end": data.period.end.isoformat(),
         "period_complete": bool(data.period_complete),
+        "partial_note": data.partial_note,
         "data_through": data.data_through.isoformat() if data.data_through else None,
         "window_start": window_start.isoformat(),
         "window_end": window_end.isoformat(),

@@ -50,7 +50,7 @@ def _narrative(span_end: str, period: str = "2011-11", **kwargs) -> str:
     args = {
         "period_label": period,
         "window_text": "1 Nov 2011 to 30 Nov 2011",
-        "period_complete": True,
+        "partial_note": "",
         "net_sales": 1100.0,
         "comparisons": comparisons,
         "rfm_window_text": "the 12 months to 30 Nov 2011",
@@ -94,11 +94,29 @@ def test_build_narrative_partial_period_compares_the_same_days():
         "2011-12-09",
         period="2011-12",
         window_text="1 Dec 2011 to 9 Dec 2011",
-        period_complete=False,
+        partial_note=span.partial_note(p.start, p.end),
         comparisons=[(comparison, 1000.0)],
     )
-    assert "the last day of data in the period" in text
+    assert "(1 Dec 2011 to 9 Dec 2011; a partial period, data through 9 Dec 2011)" in text
     assert "in the same days of 2011-11 (1 Nov 2011 to 9 Nov 2011)" in text
+
+
+def test_build_narrative_period_the_data_starts_in_says_so():
+    # 2010 holds December only: the data starts inside the year, it does not stop there
+    span = data_span(date(2010, 12, 1), date(2011, 12, 9))
+    p = parse_period("2010")
+    comparison = compare_window(p, span, "previous")
+    assert span.partial_note(p.start, p.end) == "data from 1 Dec 2010"
+    text = _narrative(
+        "2011-12-09",
+        period="2010",
+        window_text="1 Dec 2010 to 31 Dec 2010",
+        partial_note=span.partial_note(p.start, p.end),
+        comparisons=[(comparison, None)],
+    )
+    assert "(1 Dec 2010 to 31 Dec 2010; a partial period, data from 1 Dec 2010)" in text
+    assert "data through" not in text and "last day of data" not in text
+    assert "There is no comparable baseline in the previous period: 2010 starts before" in text
 
 
 def test_build_narrative_without_baseline_says_so_and_shows_no_growth():

@@ -452,3 +452,75 @@ def test_email_fits_a_phone(real_month_report, tmp_path):
         timeout=60,
     )
     assert shot.returncode == 0 and (tmp_path / "email_400.png").stat().st_size > 10_000
+
+
+# --- what the sections say: partial periods, orders and baskets, shares --------------------
+
+
+def _shown(monkeypatch, show, *args) -> str:
+    """Run a section and return the Markdown and HTML it displays, as one text."""
+    from lgs_analysis.report.sections import common, overview
+
+    shown: list[str] = []
+
+    def collect(obj, *_, **__):
+        if isinstance(getattr(obj, "data", None), str):
+            shown.append(obj.data)
+
+    monkeypatch.setattr(common, "display", collect)
+    monkeypatch.setattr(overview, "display", collect)
+    show(*args)
+    return "\n".join(shown)
+
+
+def test_period_the_data_starts_in_is_partial_from_not_through(
+    real_duckdb_url, real_raw, monkeypatch
+):
+    from lgs_analysis.report.data import collect_report_data, report_metrics
+    from lgs_analysis.report.params import load_params
+    from lgs_analysis.report.sections import show_headline, show_title
+    from lgs_analysis.warehouse import get_engine
+
+    # 2010 holds only December: the data starts inside the year and goes on after it
+    data = collect_report_data("2010", load_params("2010"), get_engine(real_duckdb_url))
+    metrics = report_metrics(data)
+    assert metrics["period_complete"] is False
+    assert metrics["partial_note"] == "data from 1 Dec 2010"
+    assert metrics["data_through"] == "2010-12-23"  # the last line of 2010, not where data ends
+    assert metrics["net_sales"] == pytest.approx(
+        ref.net_sales(real_raw, "2010-12-01", "2011-01-01"), abs=0.01
+    )
+    assert metrics["sales_growth_pct"] is None and metrics["new_customers"] is None
+    assert data.monthly["month"].tolist() == ["2010-12"]  # no padded Jan-Nov 2010
+    assert metrics["narrative"][0].startswith(
+        "Net sales in 2010 (1 Dec 2010 to 31 Dec 2010; a partial period, data from 1 Dec 2010)"
+    )
+    title = _shown(monkeypatch, show_title, data)
+    assert "RFM report 2010 (partial: data from 1 Dec 2010)" in title
+    assert "there is no comparable baseline" in title and "same days" not in title
+    headline = _shown(monkeypatch, show_headline, data, metrics)
+    assert "**a partial period** (data from 1 Dec 2010)" in headline
+    text = title + headline + " ".join(metrics["narrative"])
+    assert "data through" not in text and "last day of data" not in text
+
+
+def test_partial_month_is_marked_in_title_key_figures_and_email(month_data, monkeypatch):
+    from lgs_analysis.delivery.message import build_message
+    from lgs_analysis.report.sections import show_headline, show_title
+
+    data, folder = month_data["2011-12"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["partial_note"] == "data through 9 Dec 2011"
+    title = _shown(monkeypatch, show_title, data)
+    assert "RFM report 2011-12 (partial: data through 9 Dec 2011)" in title
+    assert "it is compared with the same days of its baseline" in title
+    headline = _shown(monkeypatch, show_headline, data, metrics)
+    assert "1 Dec 2011 to 9 Dec 2011: **a partial period** (data through 9 Dec 2011)" in headline
+    assert metrics["narrative"][0].startswith(
+        "Net sales in 2011-12 (1 Dec 2011 to 9 Dec 2011; a partial period, data through 9 Dec"
+    )
+    (folder / "report.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    message = build_message(folder, "r@lgs.test", ["m@lgs.test"], "LGS {period}")
+    text = message.get_body(("plain",)).get_content()
+    assert "(partial: data through 9 Dec 2011)" in text
+    assert "vs the same days of 2011-11" in text and "vs the same days of 2010-12" in text

@@ -46,10 +46,11 @@ __all__ = [
 
 
 def _period_words(data: ReportData) -> str:
-    """``2011-12 (partial: data through 9 Dec 2011)`` or just the label."""
+    """``2011-12 (partial: data through 9 Dec 2011)``, ``2010 (partial: data from 1 Dec
+    2010)`` or just the label."""
     if data.period_complete:
         return data.period.label
-    return f"{data.period.label} (partial: data through {format_date(data.data_through)})"
+    return f"{data.period.label} (partial: {data.partial_note})"
 
 
 def show_title(data: ReportData) -> None:
@@ -66,10 +67,15 @@ def show_title(data: ReportData) -> None:
         text += f", snapshot {format_date(data.snapshot)}"
     text += "."
     if not data.period_complete:
+        compared = any(c.comparable for c in data.comparisons.values())
         text += (
             f"\n\n**This period is incomplete**: {data.span.describe()}. Its figures cover "
-            f"{format_window(start, end)} only, and comparisons use the same days of the "
-            "baseline."
+            f"{format_window(start, end)} only"
+            + (
+                ", and it is compared with the same days of its baseline."
+                if compared
+                else "; there is no comparable baseline."
+            )
         )
     show_markdown(text)
     if data.is_demo:
@@ -132,6 +138,11 @@ def show_headline(data: ReportData, metrics: dict[str, Any]) -> None:
             "" if data.new_customers_meaningful else "first month of data: everyone looks new",
         ),
     ]
+    if not data.period_complete:
+        show_markdown(
+            f"Key figures of {format_window(*data.window)}: **a partial period** "
+            f"({data.partial_note})."
+        )
     display(HTML('<div class="lgs-kpis">' + "".join(cards) + "</div>"))
     notes = []
     for comparison in data.comparisons.values():
