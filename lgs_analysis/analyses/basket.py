@@ -1,9 +1,10 @@
 """Products bought together: top products, frequent itemsets and association rules.
 
 A **basket** is an invoice of the window that is neither a cancellation (``C...``) nor
-an adjustment (``A...``); its **items** are the stock codes of its product lines with
-positive quantity. The **support** of an itemset is the share of baskets that hold it.
-The warehouse returns the baskets' frequent items (``sql/analyses/basket_items.sql``);
+an adjustment (``A...``) with at least one product purchase line (positive quantity and
+price); its **items** are the stock codes of those lines (``is_basket_item`` in
+``sql/schema/retail_lines.sql``). The **support** of an itemset is the share of baskets
+that hold it. The warehouse returns the baskets' frequent items (``sql/analyses/basket_items.sql``);
 :func:`frequent_itemsets` counts every frequent itemset exactly (level-wise, numpy), and
 the rules' confidence and lift follow from those counts. The result is the same as
 mlxtend's fpgrowth and association_rules (a test compares them on the real data), in a

@@ -342,6 +342,7 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
         "comparison": previous.as_dict(),
         "invoices": s["invoices"],
         "placed_orders": s["placed_orders"],
+        "purchase_orders": int(len(data.invoice_totals)),
         "cancelled_invoices": s["cancelled_invoices"],
         "adjustment_invoices": s["adjustment_invoices"],
         "active_customers": s["active_customers"],

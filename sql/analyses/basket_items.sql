@@ -1,7 +1,8 @@
 -- grain: one row per (basket, item) whose item is frequent: a distinct (invoice_no,
--- stock_code) of a product line with positive quantity, in an invoice of [:start, :end)
--- that is neither a cancellation nor an adjustment, keeping only stock codes found in at
--- least :min_support of those baskets (no itemset with a rarer item can be frequent).
+-- stock_code) of a product purchase line (positive quantity and price), in an invoice of
+-- [:start, :end) that is neither a cancellation nor an adjustment, keeping only stock
+-- codes found in at least :min_support of those baskets (no itemset with a rarer item
+-- can be frequent).
 with basket_items as (
     select invoice_no, stock_code
     from retail_lines

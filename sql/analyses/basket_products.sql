@@ -1,6 +1,7 @@
 -- grain: one row per product (stock code) bought in a basket in [:start, :end).
--- A basket is an invoice that is neither a cancellation nor an adjustment; its items
--- are the stock codes of its product lines with positive quantity. count_baskets_total
+-- A basket is an invoice that is neither a cancellation nor an adjustment with at least
+-- one product purchase line (positive quantity and price); its items are the stock codes
+-- of those lines. count_baskets_total
 -- (the same on every row) is the number of baskets in the window: support's denominator.
 -- gross_quantity and gross_revenue sum the product's basket lines; net_quantity and
 -- net_revenue add the window's cancellation lines of the same stock code (negative), so

@@ -1,6 +1,6 @@
 -- grain: one row per (identified customer, product) bought in a basket in [:start, :end):
 -- how many of the customer's baskets (invoices that are neither cancellations nor
--- adjustments) hold a product line of that stock code with positive quantity.
+-- adjustments) hold a purchase line (positive quantity and price) of that stock code.
 with basket_lines as (
     select customer_id, invoice_no, stock_code
     from retail_lines

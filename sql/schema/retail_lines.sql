@@ -20,10 +20,12 @@ final as (
         invoice_no like 'A%' as is_adjustment,
         substr(stock_code, 1, 1) between '0' and '9' as is_product,
         customer_id is not null as has_customer,
-        -- a basket item: a product line with positive quantity on an invoice that is
-        -- neither a cancellation nor an adjustment
+        -- a basket item: a product purchase line (positive quantity and price) on an
+        -- invoice that is neither a cancellation nor an adjustment; stock corrections
+        -- at a price of 0 (damaged, lost or found goods) are no purchase
         substr(stock_code, 1, 1) between '0' and '9'
             and quantity > 0
+            and unit_price > 0
             and invoice_no not like 'C%'
             and invoice_no not like 'A%' as is_basket_item
     from source

@@ -102,6 +102,7 @@ def _raw_baskets(frame: pd.DataFrame) -> pd.DataFrame:
         & ~frame["InvoiceNo"].str.startswith(("C", "A"))
         & frame["StockCode"].str[:1].str.isdigit()
         & (frame["Quantity"].astype(int) > 0)
+        & (frame["UnitPrice"].astype(float) > 0)  # a £0 stock correction buys nothing
     )
     return frame.loc[keep, ["InvoiceNo", "StockCode"]].drop_duplicates()
 

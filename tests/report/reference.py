@@ -135,10 +135,11 @@ def segment_counts(raw: pd.DataFrame, start: str, end: str, rule: str = "net") -
 
 
 def net_products(raw: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
-    """Per stock code bought in a basket: baskets, gross and net quantity and revenue."""
+    """Per stock code bought in a basket (a product purchase line of a placed order):
+    baskets, gross and net quantity and revenue."""
     window = between(raw, start, end)
     basket = window[~window["is_c"] & ~window["is_a"] & window["is_product"]]
-    basket = basket[basket["Quantity"] > 0]
+    basket = basket[(basket["Quantity"] > 0) & (basket["UnitPrice"] > 0)]
     cancel = window[window["is_c"] & window["is_product"]]
     per = basket.groupby("StockCode").agg(
         baskets=("InvoiceNo", "nunique"),
@@ -150,3 +151,15 @@ def net_products(raw: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     per["net_quantity"] = per["gross_quantity"] + back["q"]
     per["net_revenue"] = per["gross_revenue"] + back["r"]
     return per
+
+
+def order_counts(raw: pd.DataFrame, start: str, end: str) -> dict[str, int]:
+    """Placed orders, those with a purchase line (invoice amounts), and baskets."""
+    window = between(raw, start, end)
+    placed = window[~window["is_c"] & ~window["is_a"]]
+    buying = placed[(placed["Quantity"] > 0) & (placed["UnitPrice"] > 0)]
+    return {
+        "placed_orders": placed["InvoiceNo"].nunique(),
+        "purchase_orders": buying["InvoiceNo"].nunique(),
+        "baskets": buying.loc[buying["is_product"], "InvoiceNo"].nunique(),
+    }

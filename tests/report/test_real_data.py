@@ -368,7 +368,8 @@ def test_campaign_list_matches_pandas(real_raw, real_report):
     country = country.drop_duplicates("CustomerID").set_index("CustomerID")["Country"]
     first = real_raw[~real_raw["is_c"] & real_raw["CustomerID"].notna()]
     first = first.groupby("CustomerID")["InvoiceDate"].min().dt.strftime("%Y-%m-%d")
-    baskets = known[~known["is_c"] & ~known["is_a"] & known["is_product"] & (known["Quantity"] > 0)]
+    baskets = known[~known["is_c"] & ~known["is_a"] & known["is_product"]]
+    baskets = baskets[(baskets["Quantity"] > 0) & (baskets["UnitPrice"] > 0)]
     per = baskets.groupby(["CustomerID", "StockCode"]).agg(
         n=("InvoiceNo", "nunique"), q=("Quantity", "sum")
     )
@@ -524,3 +525,27 @@ def test_partial_month_is_marked_in_title_key_figures_and_email(month_data, monk
     text = message.get_body(("plain",)).get_content()
     assert "(partial: data through 9 Dec 2011)" in text
     assert "vs the same days of 2011-11" in text and "vs the same days of 2010-12" in text
+
+
+def test_orders_amounts_and_baskets_nest_and_are_explained(month_data, real_raw, monkeypatch):
+    from lgs_analysis.report.sections import show_invoice_distribution, show_products
+
+    data, folder = month_data["2011-11"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    want = ref.order_counts(real_raw, "2011-11-01", "2011-12-01")
+    assert {k: metrics[k] for k in ("placed_orders", "purchase_orders", "baskets")} == want
+    placed, buying, baskets = want["placed_orders"], want["purchase_orders"], want["baskets"]
+    assert placed > buying > baskets  # 3,021 > 2,769 > 2,7xx: each explained in the report
+    amounts = " ".join(_shown(monkeypatch, show_invoice_distribution, data).split())
+    assert f"The totals of the {buying:,} placed orders with at least one purchase line" in amounts
+    assert f"The other {placed - buying:,} of the {placed:,} placed orders hold no purchase" in (
+        amounts
+    )
+    products = " ".join(_shown(monkeypatch, show_products, data).split())
+    assert (
+        f"Of the period's {placed:,} placed orders, {buying:,} hold a purchase line (the "
+        f"invoice amounts above) and <strong>{baskets:,} of those are baskets</strong>: the other "
+        f"{buying - baskets:,} bought only postage, fees or other items that are not products"
+    ) in products
+    assert f"over all {baskets:,} baskets" in products
+    assert "<strong>up to 4 products</strong>" in products

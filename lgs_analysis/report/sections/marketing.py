@@ -50,15 +50,18 @@ def show_products(data: ReportData) -> None:
     x = data.extras
     p = data.params
     orders = data.summary["placed_orders"]
+    buying = int(len(data.invoice_totals))
     n = int(p["top_products"])
     top = x["top_products"]
     show_block(
         f"""## Products and baskets
 
 A **basket** is a placed order (an invoice that is neither a cancellation nor an
-adjustment) with at least one product line of positive quantity; its items are those
-products. Of the period's {orders:,} placed orders, **{x["count_baskets"]:,} are baskets**:
-the others hold only postage, fees or returned goods. The **support** of a set of products
+adjustment) with at least one purchase line (positive quantity and price) of a product;
+its items are those products. Of the period's {orders:,} placed orders, {buying:,} hold a
+purchase line (the invoice amounts above) and **{x["count_baskets"]:,} of those are
+baskets**: the other {buying - x["count_baskets"]:,} bought only postage, fees or other items
+that are not products. The **support** of a set of products
 is the share of baskets holding all of them; a rule "X → Y" has **confidence** =
 support(X and Y) / support(X), the share of X's baskets that also hold Y, and **lift** =
 confidence / support(Y), how many times more often Y is bought with X than in general.

@@ -309,9 +309,10 @@ def show_invoice_distribution(data: ReportData, output_dir: str | None = None) -
     counted = int(len(data.invoice_totals))
     intro = (
         f"## Invoice amounts\n\nThe totals of the {counted:,} placed orders with at least one "
-        f"line of positive quantity and price, over those lines. The other "
-        f"{orders - counted:,} of the {orders:,} placed orders hold no such line (only free or "
-        "returned goods)."
+        f"purchase line (positive quantity and price), over those lines. The other "
+        f"{orders - counted:,} of the {orders:,} placed orders hold no purchase line: all their "
+        "lines are free (£0) or take goods out (no positive quantity), such as free goods and "
+        "the warehouse's stock corrections for damaged, lost or found goods."
     )
     if data.invoice_totals.empty:
         show_block(intro + "\n\nNo invoices with positive lines in this period.")
@@ -531,11 +532,13 @@ def show_definitions(data: ReportData) -> None:
   cohort averages.
 - **Invoice amounts**: per-invoice totals over positive lines (quantity > 0 and unit price > 0)
   of placed orders; orders holding no such line are not counted.
-- **Basket**: a placed order with at least one product line of positive quantity (free goods
-  included); its items are those products. Orders holding only postage, fees or returns are
-  not baskets. Frequent itemsets of up to {data.params["max_itemset_size"]} products are mined
-  (parameter `max_itemset_size`). **Top products** rank by baskets, and by net quantity and
-  net revenue: the period's basket lines less its cancellation lines of the same stock code.
+- **Basket**: a placed order with at least one purchase line (positive quantity and price) of
+  a product; its items are those products. Baskets are the invoices of the amount distribution
+  that buy a product: orders buying only postage, fees or other items that are not products
+  are not baskets, nor are free goods and stock corrections at £0. Frequent itemsets of up to
+  {data.params["max_itemset_size"]} products are mined (parameter `max_itemset_size`).
+  **Top products** rank by baskets, and by net quantity and net revenue: the period's basket
+  lines less its cancellation lines of the same stock code.
 - **RFM basis**: the customers with a purchase line (quantity > 0 and unit price > 0) over the
   {lookback} months ending where the period ends. **Snapshot**: the day after the last
   purchase in that window. **Recency**: whole days from a customer's last purchase date to the
