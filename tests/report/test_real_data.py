@@ -549,3 +549,24 @@ def test_orders_amounts_and_baskets_nest_and_are_explained(month_data, real_raw,
     ) in products
     assert f"over all {baskets:,} baskets" in products
     assert "<strong>up to 4 products</strong>" in products
+
+
+def test_segment_product_rates_agree_with_the_index_printed_beside_them(month_data):
+    from lgs_analysis.report.sections.marketing import per_thousand
+
+    for period in ("2011-11", "2011-12"):
+        data, _ = month_data[period]
+        rows = data.extras["segment_products"].dropna(subset=["index_vs_others"])
+        assert len(rows) >= 10
+        for row in rows.itertuples():
+            inside = per_thousand(row.purchase_share)
+            others = per_thousand(row.others_purchase_share)
+            printed = float(f"{row.index_vs_others:.2f}")
+            # a reader divides the two printed rates and finds the printed index (one
+            # decimal, as before, read 2.4 / 2.3 = 1.04 and 1.9 / 1.7 = 1.12 for 1.06, 1.16)
+            assert float(inside) / float(others) == pytest.approx(printed, abs=0.02), (
+                period,
+                inside,
+                others,
+                printed,
+            )

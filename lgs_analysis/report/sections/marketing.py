@@ -6,6 +6,8 @@ Like :mod:`lgs_analysis.report.sections.overview`, each function only presents w
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from ...analyses.narrative import narrative_markdown
@@ -17,6 +19,7 @@ from ..data import ReportData, rfm_window_text
 from .common import csv_link, figure_png, money, show_block, show_markdown, table_html
 
 __all__ = [
+    "per_thousand",
     "show_narrative",
     "show_products",
     "show_segment_movement",
@@ -43,6 +46,20 @@ def _top_products_table(top: pd.DataFrame, rank: str, n: int) -> str:
         },
         numeric=["invoices", "net_quantity", "net_revenue"],
     )
+
+
+def per_thousand(share: float) -> str:
+    """A share per 1,000 with three significant figures: ``2.40``, ``0.815``, ``12.3``.
+
+    The index beside two such rates is their ratio: at three figures a reader who divides
+    them gets the printed index (2.4 / 2.3 would read 1.04 against an index of 1.06).
+    """
+    if pd.isna(share):
+        return "n/a"
+    rate = float(share) * 1000
+    if rate <= 0:
+        return "0"
+    return f"{rate:.{max(0, 2 - math.floor(math.log10(rate)))}f}"
 
 
 def show_products(data: ReportData) -> None:
@@ -127,8 +144,8 @@ in {csv_link("tables/top_products.csv")}.
             table_html(
                 rows[columns],
                 formats={
-                    "purchase_share": lambda v: f"{v * 1000:.1f}",
-                    "others_purchase_share": lambda v: f"{v * 1000:.1f}",
+                    "purchase_share": per_thousand,
+                    "others_purchase_share": per_thousand,
                     "index_vs_others": lambda v: "n/a" if pd.isna(v) else f"{v:.2f}",
                     "promote_description": lambda v: v if isinstance(v, str) else "",
                 },
