@@ -570,3 +570,30 @@ def test_segment_product_rates_agree_with_the_index_printed_beside_them(month_da
                 others,
                 printed,
             )
+
+
+def test_partial_month_sales_sentences_match_pandas_and_the_tables(month_data, real_raw):
+    """2011-12's first paragraph: its own window, and both like-for-like baselines."""
+    _, folder = month_data["2011-12"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    monthly = pd.read_csv(folder / "tables" / "monthly.csv").iloc[0]
+    now = ref.net_sales(real_raw, "2011-12-01", "2011-12-10")
+    sentences = re.split(r"(?<=\.)\s+(?=[A-Z])", metrics["narrative"][0])
+    assert len(sentences) == 3
+    sales, previous, year_ago = sentences
+    assert sales.startswith("Net sales in 2011-12 (1 Dec 2011 to 9 Dec 2011; a partial period")
+    assert _money(sales) == [round(now)] == [round(monthly["net_sales"])]
+    for sentence, start, end, column in [
+        (previous, "2011-11-01", "2011-11-10", "sales_growth_pct"),
+        (year_ago, "2010-12-01", "2010-12-10", "sales_growth_yoy_pct"),
+    ]:
+        base = ref.net_sales(real_raw, start, end)
+        day = pd.Timestamp(start)
+        assert f"in the same days of {day:%Y-%m} ({day.day} {day:%b %Y} to 9 {day:%b %Y})" in (
+            sentence
+        )
+        assert _money(sentence) == [round(base)]
+        word, pct = re.search(r"(up|down) ([\d.]+)%", sentence).groups()
+        want = (now - base) / abs(base) * 100
+        assert (1 if word == "up" else -1) * float(pct) == pytest.approx(want, abs=0.05)
+        assert monthly[column] == pytest.approx(want, abs=0.01)
