@@ -24,8 +24,10 @@ def _sales_sentence(
     period_label: str, window_text: str, partial_note: str, net_sales: float
 ) -> str:
     partial = f"; a partial period, {partial_note}" if partial_note else ""
+    # the figure comes early in the line: WeasyPrint breaks a line badly when it has to
+    # wrap just before a bold figure (the first word stood alone on its line)
     return (
-        f"Net sales in {period_label} ({window_text}{partial}) were **{_money(net_sales)}**, "
+        f"Net sales in {period_label} were **{_money(net_sales)}** ({window_text}{partial}), "
         "cancellations deducted."
     )
 

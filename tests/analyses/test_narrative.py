@@ -70,7 +70,7 @@ def _narrative(span_end: str, period: str = "2011-11", **kwargs) -> str:
 
 def test_build_narrative_states_revenue_shifts_and_actions_with_their_windows():
     text = _narrative("2011-12-09")
-    assert "Net sales in 2011-11 (1 Nov 2011 to 30 Nov 2011) were £1,100" in text
+    assert "Net sales in 2011-11 were £1,100 (1 Nov 2011 to 30 Nov 2011), cancellations" in text
     assert "up 10.0% on £1,000 in 2011-10" in text
     assert text.index("Hibernating shrank from 20 to 8") < text.index("Can't Lose grew from 5 to 9")
     assert "Scored over the 12 months to 31 Oct 2011 and again over the 12 months to 30 Nov" in text

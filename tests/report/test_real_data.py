@@ -494,7 +494,8 @@ def test_period_the_data_starts_in_is_partial_from_not_through(
     assert metrics["sales_growth_pct"] is None and metrics["new_customers"] is None
     assert data.monthly["month"].tolist() == ["2010-12"]  # no padded Jan-Nov 2010
     assert metrics["narrative"][0].startswith(
-        "Net sales in 2010 (1 Dec 2010 to 31 Dec 2010; a partial period, data from 1 Dec 2010)"
+        f"Net sales in 2010 were £{round(metrics['net_sales']):,} (1 Dec 2010 to 31 Dec 2010; a "
+        "partial period, data from 1 Dec 2010)"
     )
     title = _shown(monkeypatch, show_title, data)
     assert "RFM report 2010 (partial: data from 1 Dec 2010)" in title
@@ -518,7 +519,8 @@ def test_partial_month_is_marked_in_title_key_figures_and_email(month_data, monk
     headline = _shown(monkeypatch, show_headline, data, metrics)
     assert "1 Dec 2011 to 9 Dec 2011: **a partial period** (data through 9 Dec 2011)" in headline
     assert metrics["narrative"][0].startswith(
-        "Net sales in 2011-12 (1 Dec 2011 to 9 Dec 2011; a partial period, data through 9 Dec"
+        f"Net sales in 2011-12 were £{round(metrics['net_sales']):,} (1 Dec 2011 to 9 Dec 2011; "
+        "a partial period, data through 9 Dec 2011)"
     )
     (folder / "report.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
     message = build_message(folder, "r@lgs.test", ["m@lgs.test"], "LGS {period}")
@@ -581,7 +583,8 @@ def test_partial_month_sales_sentences_match_pandas_and_the_tables(month_data, r
     sentences = re.split(r"(?<=\.)\s+(?=[A-Z])", metrics["narrative"][0])
     assert len(sentences) == 3
     sales, previous, year_ago = sentences
-    assert sales.startswith("Net sales in 2011-12 (1 Dec 2011 to 9 Dec 2011; a partial period")
+    assert sales.startswith("Net sales in 2011-12 were £")
+    assert "(1 Dec 2011 to 9 Dec 2011; a partial period, data through 9 Dec 2011)" in sales
     assert _money(sales) == [round(now)] == [round(monthly["net_sales"])]
     for sentence, start, end, column in [
         (previous, "2011-11-01", "2011-11-10", "sales_growth_pct"),
