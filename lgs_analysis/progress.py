@@ -45,8 +45,12 @@ class Progress:
         self._last_line = self.started
         self._bar: Any = None
         if enabled and self.stream.isatty():
+            import shutil
+
             from tqdm import tqdm
 
+            # a terminal that reports no width (some ptys) still gets a full bar
+            columns = shutil.get_terminal_size((100, 24)).columns or 100
             self._bar = tqdm(
                 total=total,
                 desc=description,
@@ -54,7 +58,7 @@ class Progress:
                 unit_scale=unit == "rows",
                 file=self.stream,
                 leave=True,
-                dynamic_ncols=True,
+                ncols=min(columns, 120),
             )
 
     def __enter__(self) -> Progress:
