@@ -84,3 +84,10 @@ def test_last_complete_month(last, month):
 def test_parse_period_bounds_years_to_what_a_warehouse_holds(text):
     with pytest.raises(PeriodError, match=r"outside the years.*from 1990 to \d{4}"):
         parse_period(text)
+
+
+def test_last_complete_month_is_never_in_the_future():
+    """Lines dated 2999-12-31 must not make `make monthly` pick 2999-12 (issue 11)."""
+    assert last_complete_month(date(2999, 12, 31), today=date(2026, 11, 25)).label == "2026-10"
+    assert last_complete_month(date(2026, 11, 30), today=date(2026, 12, 1)).label == "2026-11"
+    assert last_complete_month(date(2011, 12, 9), today=date(2026, 11, 25)).label == "2011-11"

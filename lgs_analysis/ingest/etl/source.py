@@ -19,12 +19,12 @@ from sqlalchemy.engine import make_url
 
 from ...config import redact_url
 from ...exceptions import (
-    ConfigError,
     DataValidationError,
     SourceError,
 )
 from ...warehouse import (
     RETAIL_COLUMNS,
+    checked_url,
     describe_target,
     load_sql,
 )
@@ -56,14 +56,10 @@ class OltpSource:
     """A checked, read-only connection to the OLTP database."""
 
     def __init__(self, source_url: str) -> None:
-        url = make_url(source_url)
+        url = checked_url(source_url, "LGS_SOURCE_URL", ("postgresql",))
         self.url = source_url
         self.key = source_key(source_url)
         self.described = describe_target(source_url)
-        if url.get_backend_name() != "postgresql":
-            raise ConfigError(
-                f"LGS_SOURCE_URL must be a PostgreSQL URL, got {redact_url(source_url)}"
-            )
         args: dict[str, Any] = {"connect_timeout": 10, "application_name": "lgs-etl"}
         args.update({k: v for k, v in url.query.items() if isinstance(v, str)})
         args.update(
