@@ -22,7 +22,14 @@ from ..config import PROJECT_ROOT, get_settings
 from ..exceptions import ParameterError, ReportExecutionError
 from ..log import logger
 from ..periods import Period, parse_period
-from ..warehouse import SQL_DIR, data_fingerprint, ensure_schema, get_engine
+from ..warehouse import (
+    SQL_DIR,
+    data_fingerprint,
+    data_range,
+    ensure_schema,
+    get_engine,
+    schema_is_current,
+)
 from .params import load_params
 from .publish import keep_failed, latest_manifest, publish_version, staging_dir
 
@@ -122,6 +129,31 @@ def _execute(
         ) from None
 
 
+def _prepare_warehouse(database_url: str, ensure_data: Any) -> None:
+    """Give the warehouse this code's schema, and demo data if it is empty.
+
+    Writes only when needed (checked on a read-only connection), so that reports
+    running side by side on a DuckDB file all open it read-only.
+    """
+    engine = get_engine(database_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            ready = schema_is_current(conn)
+        if ready:
+            with engine.connect() as conn:
+                ready = data_range(conn)[2] > 0
+    finally:
+        engine.dispose()
+    if ready:
+        return
+    engine = get_engine(database_url)
+    try:
+        ensure_schema(engine)
+        ensure_data(engine)
+    finally:
+        engine.dispose()  # release the DuckDB file before the read-only opens
+
+
 def build_report(
     period: str | Period,
     overrides: dict[str, Any] | None = None,
@@ -169,10 +201,9 @@ def build_report(
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    engine = get_engine(settings.database_url)
+    _prepare_warehouse(settings.database_url, ensure_data)
+    engine = get_engine(settings.database_url, read_only=True)  # reports only read
     try:
-        ensure_schema(engine)
-        ensure_data(engine)
         with engine.connect() as conn:
             check_period_has_data(conn, period)
             fingerprint = data_fingerprint(conn)
