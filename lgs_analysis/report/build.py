@@ -33,7 +33,7 @@ from ..warehouse import (
 from .params import load_params
 from .publish import keep_failed, latest_manifest, publish_version, staging_dir
 
-__all__ = ["BuildResult", "build_report", "code_version", "TEMPLATES_DIR"]
+__all__ = ["BuildResult", "build_report", "code_version", "prepare_warehouse", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = PROJECT_ROOT / "notebooks"
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a name, never a path
@@ -117,7 +117,10 @@ def _execute(
             log_output=False,
             cwd=str(PROJECT_ROOT),
             request_save_on_cell_execute=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # CRITICAL: jupyter_client interrupts a kernel as it shuts it down, and an
+            # idle kernel logs that SIGINT at ERROR ("KeyboardInterrupt caught in kernel"),
+            # often under load (batches). A cell's error still fails the run.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except pm.PapermillExecutionError as exc:
         kept = keep_failed(executed, reports_dir, period.label)
@@ -129,12 +132,19 @@ def _execute(
         ) from None
 
 
-def _prepare_warehouse(database_url: str, ensure_data: Any) -> None:
+def prepare_warehouse(database_url: str) -> None:
     """Give the warehouse this code's schema, and demo data if it is empty.
 
     Writes only when needed (checked on a read-only connection), so that reports
     running side by side on a DuckDB file all open it read-only.
+
+    Raises
+    ------
+    MixedDataError
+        When the warehouse holds demo and real lines together.
     """
+    from ..ingest.demo import ensure_data
+
     engine = get_engine(database_url, read_only=True)
     try:
         with engine.connect() as conn:
@@ -159,6 +169,7 @@ def build_report(
     overrides: dict[str, Any] | None = None,
     force: bool = False,
     template: str = "rfm_report",
+    update_index: bool = True,
 ) -> BuildResult:
     """Execute, render and publish the report for ``period``.
 
@@ -172,6 +183,9 @@ def build_report(
         Publish a new version even when the latest one is up to date.
     template : str
         Template name in ``notebooks/`` (default: rfm_report).
+    update_index : bool (default: True)
+        Rewrite ``reports/index.html`` after publishing (a batch writes it once, at
+        its end).
 
     Raises
     ------
@@ -182,7 +196,6 @@ def build_report(
     ReportExecutionError
         When the template fails; nothing is published.
     """
-    from ..ingest.demo import ensure_data
     from .data import check_period_has_data
     from .index import version_reason, write_index
     from .render import render_html, render_pdf
@@ -201,7 +214,7 @@ def build_report(
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    _prepare_warehouse(settings.database_url, ensure_data)
+    prepare_warehouse(settings.database_url)
     engine = get_engine(settings.database_url, read_only=True)  # reports only read
     try:
         with engine.connect() as conn:
@@ -280,6 +293,7 @@ def build_report(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    write_index(settings.reports_dir)
+    if update_index:
+        write_index(settings.reports_dir)
     logger.debug("published %s", version_dir)
     return BuildResult(period, version_dir, created=True, timings=timings)
