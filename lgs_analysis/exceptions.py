@@ -90,6 +90,21 @@ class LockedError(LgsError):
     exit_code = 75  # EX_TEMPFAIL: a scheduler may retry later
 
 
+class BatchError(LgsError):
+    """Some periods of a batch of reports failed; the others were built.
+
+    Its exit code is the failures' own when they share one (75 when every failure was a
+    busy warehouse), else 1.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.exit_code))
+
+
 EXIT_CODES = {
     cls.__name__: cls.exit_code
     for cls in (
@@ -106,5 +121,6 @@ EXIT_CODES = {
         DeliveryError,
         ReportsDirError,
         LockedError,
+        BatchError,
     )
 }

@@ -21,7 +21,14 @@ from ..config import PROJECT_ROOT, get_settings
 from ..exceptions import ParameterError, ReportExecutionError, ReportsDirError
 from ..log import logger
 from ..periods import Period, parse_period
-from ..warehouse import SQL_DIR, data_fingerprint, ensure_schema, get_engine
+from ..warehouse import (
+    SQL_DIR,
+    data_fingerprint,
+    data_range,
+    ensure_schema,
+    get_engine,
+    schema_is_current,
+)
 from .params import load_params
 from .publish import (
     discard_staging,
@@ -33,7 +40,7 @@ from .publish import (
     staging_dir,
 )
 
-__all__ = ["BuildResult", "build_report", "code_version", "TEMPLATES_DIR"]
+__all__ = ["BuildResult", "build_report", "code_version", "prepare_warehouse", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = PROJECT_ROOT / "notebooks"
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a name, never a path
@@ -119,7 +126,10 @@ def _execute(
             log_output=False,
             cwd=str(PROJECT_ROOT),
             request_save_on_cell_execute=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # CRITICAL: jupyter_client interrupts a kernel as it shuts it down, and an
+            # idle kernel logs that SIGINT at ERROR ("KeyboardInterrupt caught in kernel"),
+            # often under load (batches). A cell's error still fails the run.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except pm.PapermillExecutionError as exc:
         if _WRITE_FAILURE.search(str(exc.evalue)):  # the kernel could not write its tables
@@ -137,11 +147,44 @@ def _execute(
         ) from None
 
 
+def prepare_warehouse(database_url: str) -> None:
+    """Give the warehouse this code's schema, and demo data if it is empty.
+
+    Writes only when needed (checked on a read-only connection), so that reports
+    running side by side on a DuckDB file all open it read-only.
+
+    Raises
+    ------
+    MixedDataError
+        When the warehouse holds demo and real lines together.
+    """
+    from ..ingest.demo import ensure_data
+
+    engine = get_engine(database_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            ready = schema_is_current(conn)
+        if ready:
+            with engine.connect() as conn:
+                ready = data_range(conn)[2] > 0
+    finally:
+        engine.dispose()
+    if ready:
+        return
+    engine = get_engine(database_url)
+    try:
+        ensure_schema(engine)
+        ensure_data(engine)
+    finally:
+        engine.dispose()  # release the DuckDB file before the read-only opens
+
+
 def build_report(
     period: str | Period,
     overrides: dict[str, Any] | None = None,
     force: bool = False,
     template: str = "rfm_report",
+    update_index: bool = True,
 ) -> BuildResult:
     """Execute, render and publish the report for ``period``.
 
@@ -155,6 +198,9 @@ def build_report(
         Publish a new version even when the latest one is up to date.
     template : str
         Template name in ``notebooks/`` (default: rfm_report).
+    update_index : bool (default: True)
+        Rewrite ``reports/index.html`` after publishing (a batch writes it once, at
+        its end).
 
     Raises
     ------
@@ -165,7 +211,6 @@ def build_report(
     ReportExecutionError
         When the template fails; nothing is published.
     """
-    from ..ingest.demo import ensure_data
     from .data import check_period_has_data
     from .index import version_reason, write_index
     from .render import render_html, render_pdf
@@ -184,10 +229,9 @@ def build_report(
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    engine = get_engine(settings.database_url)
+    prepare_warehouse(settings.database_url)
+    engine = get_engine(settings.database_url, read_only=True)  # reports only read
     try:
-        ensure_schema(engine)
-        ensure_data(engine)
         with engine.connect() as conn:
             check_period_has_data(conn, period)
             fingerprint = data_fingerprint(conn)
@@ -276,6 +320,7 @@ def build_report(
     except BaseException:
         discard_staging(staging, period_dir)
         raise
-    write_index(settings.reports_dir)
+    if update_index:
+        write_index(settings.reports_dir)
     logger.debug("published %s", version_dir)
     return BuildResult(period, version_dir, created=True, timings=timings)

@@ -178,7 +178,7 @@ def collect_report_data(
     from ..ingest.demo import check_not_mixed, is_demo
 
     period = parse_period(period)
-    engine = engine or get_engine()
+    engine = engine or get_engine(read_only=True)  # side by side with other reports
     lookback = int(params["rfm_lookback_months"])
     monetary = str(params["rfm_monetary"])
     rfm_start = period.lookback_start(lookback)

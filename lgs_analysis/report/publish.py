@@ -2,18 +2,24 @@
 
 A version is built in a hidden staging directory beside its final place and
 renamed into place in one step, so a reader never sees half a report. Versions
-are immutable; ``latest`` is a symlink swapped atomically.
+are immutable; ``latest`` is a symlink swapped atomically. Runs of the same period
+at once take their numbers in turn, under an exclusive lock on
+``<period>/.publish.lock``, so each gets its own number and ``latest`` ends on the
+highest.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,7 @@ __all__ = [
     "publish_version",
     "keep_failed",
     "list_versions",
+    "exclusive_lock",
 ]
 
 _VERSION = re.compile(r"^v(\d{3,})$")
@@ -148,11 +155,33 @@ def _swap_symlink(link: Path, target_name: str) -> None:
     os.replace(tmp, link)
 
 
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block.
+
+    Waits while another process holds it; the kernel releases it if the holder dies.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def publish_version(staging: Path, period_dir: Path) -> Path:
     """Rename ``staging`` to the next ``vNNN`` and point ``latest`` at it.
 
-    The rename is atomic; if another run took the number first, the next one is used.
+    The rename is atomic. Concurrent publishers of a period take turns under
+    ``.publish.lock``; should another writer still have taken the number first (an
+    older version of this code), the next one is used.
     """
+    with exclusive_lock(period_dir / ".publish.lock"):
+        return _publish_locked(staging, period_dir)
+
+
+def _publish_locked(staging: Path, period_dir: Path) -> Path:
     while True:
         versions = list_versions(period_dir)
         number = int(_VERSION.match(versions[-1].name).group(1)) + 1 if versions else 1
