@@ -3,9 +3,15 @@
 Every statement lives in a file under ``sql/``, in one folder per stage
 (``schema/``, ``warehouse/``, ``ingest/``, ``analyses/``). A query is named by its path
 under ``sql/`` without the extension (``"analyses/rfm_customers"``); a bare stem
-(``"rfm_customers"``) also works when exactly one file has it. Where PostgreSQL and
-DuckDB really differ, ``<name>.<dialect>.sql`` sits beside ``<name>.sql`` and wins for
-that dialect.
+(``"rfm_customers"``) also works when exactly one file has it.
+
+Each query is written once, in the canonical dialect (DuckDB's), and :func:`load_sql`
+transpiles it with sqlglot for the engine in use (PostgreSQL, Spark), once per process.
+Bind parameters stay ``:name`` markers on every engine. A file whose first line is
+``-- dialect: <name>`` is written in that dialect instead (the queries that run on the
+OLTP PostgreSQL source). Where the engines really differ in meaning, not spelling,
+``<name>.<dialect>.sql`` sits beside ``<name>.sql`` and wins for that dialect; the
+variants and their reasons are listed in ``sql/README.md``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import sqlglot
+from sqlglot import exp
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -34,6 +42,7 @@ __all__ = [
     "RETAIL_COLUMNS",
     "get_engine",
     "load_sql",
+    "transpile_sql",
     "resolve_sql_name",
     "run_query",
     "execute_sql_file",
@@ -58,6 +67,10 @@ RETAIL_COLUMNS = [
     "country",
 ]
 _BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+CANONICAL_DIALECT = "duckdb"
+# engine (SQLAlchemy dialect name, or "spark") -> sqlglot dialect
+_SQLGLOT_DIALECTS = {"duckdb": "duckdb", "postgresql": "postgres", "spark": "spark"}
+_DIALECT_LINE = re.compile(r"\A\s*--\s*dialect:\s*(\w+)")
 
 
 def describe_target(url: str) -> str:
@@ -137,18 +150,61 @@ def resolve_sql_name(name: str) -> str:
     raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}")
 
 
+@lru_cache(maxsize=512)
 def load_sql(name: str, dialect: str | None = None) -> str:
-    """Return the text of ``sql/<name>.sql``, or its ``<name>.<dialect>.sql`` variant.
+    """Return the SQL of ``sql/<name>.sql`` for an engine, transpiled and cached.
 
-    ``name`` is a path under ``sql/`` without the extension, or a unique bare stem.
+    ``name`` is a path under ``sql/`` without the extension, or a unique bare stem;
+    ``dialect`` is the engine's name (``"duckdb"``, ``"postgresql"``, ``"spark"``; None:
+    the file as written). A ``<name>.<dialect>.sql`` variant is returned as written.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no file has that name.
+    WarehouseError
+        If the query cannot be transpiled for ``dialect``.
     """
     qualified = resolve_sql_name(name)
-    candidates = [SQL_DIR / f"{qualified}.{dialect}.sql"] if dialect else []
-    candidates.append(SQL_DIR / f"{qualified}.sql")
-    for path in candidates:
-        if path.exists():
-            return _read_sql_file(path)
-    raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}")
+    if dialect:
+        variant = SQL_DIR / f"{qualified}.{dialect}.sql"
+        if variant.exists():
+            return _read_sql_file(variant)
+    path = SQL_DIR / f"{qualified}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}")
+    sql = _read_sql_file(path)
+    declared = _DIALECT_LINE.match(sql)
+    written_in = declared.group(1) if declared else CANONICAL_DIALECT
+    if dialect is None or dialect == written_in:
+        return sql
+    return transpile_sql(sql, written_in, dialect, where=str(path.relative_to(SQL_DIR)))
+
+
+def _keep_bind_marker(node: exp.Expression) -> exp.Expression:
+    # sqlglot writes a placeholder as %(name)s for PostgreSQL; every engine here takes :name
+    if isinstance(node, exp.Placeholder) and node.name:
+        return exp.var(f":{node.name}")
+    return node
+
+
+def transpile_sql(sql: str, read: str, write: str, where: str = "query") -> str:
+    """Translate SQL from engine ``read`` to engine ``write`` (statements joined by ``;``).
+
+    Comments are dropped; ``:name`` bind markers are kept as they are.
+    """
+    read_as = _SQLGLOT_DIALECTS.get(read, read)
+    write_as = _SQLGLOT_DIALECTS.get(write, write)
+    try:
+        trees = sqlglot.parse(sql, read=read_as)
+        statements = [
+            tree.transform(_keep_bind_marker).sql(dialect=write_as, pretty=True, comments=False)
+            for tree in trees
+            if tree is not None
+        ]
+    except sqlglot.errors.SqlglotError as exc:
+        raise WarehouseError(f"cannot translate {where} from {read} to {write}: {exc}") from None
+    return ";\n".join(statements)
 
 
 def _dialect(conn: Connection | Engine) -> str:
