@@ -28,14 +28,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlglot
-from sqlglot import exp
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
+from sqlglot import exp
 
 from .config import PROJECT_ROOT, get_settings, redact_url
 from .exceptions import MissingParameterError, WarehouseError
+from .warehouse_spark import SparkConnection, SparkEngine, is_spark_url
 
 __all__ = [
     "SQL_DIR",
@@ -75,6 +76,8 @@ _DIALECT_LINE = re.compile(r"\A\s*--\s*dialect:\s*(\w+)")
 
 def describe_target(url: str) -> str:
     """Name a database for messages (driver, host, database) without any password."""
+    if is_spark_url(url):
+        return f"Spark warehouse {get_settings().spark_warehouse} on {url}"
     u = make_url(url)
     if u.get_backend_name() == "duckdb":
         return f"DuckDB file {u.database or ':memory:'}"
@@ -92,6 +95,8 @@ def get_engine(url: str | None = None, check: bool = True) -> Engine:
         never the password.
     """
     url = url or get_settings().database_url
+    if is_spark_url(url):
+        return _spark_engine(url, check)  # type: ignore[return-value]
     backend = make_url(url).get_backend_name()
     if backend == "duckdb":
         database = make_url(url).database
@@ -112,6 +117,19 @@ def get_engine(url: str | None = None, check: bool = True) -> Engine:
                 f"cannot reach the warehouse, {describe_target(url)}: {reason} "
                 f"(LGS_DATABASE_URL={redact_url(url)})"
             ) from None
+    return engine
+
+
+def _spark_engine(url: str, check: bool) -> SparkEngine:
+    """A Spark warehouse: Parquet tables under ``LGS_SPARK_WAREHOUSE`` (see warehouse_spark)."""
+    engine = SparkEngine(
+        url,
+        get_settings().spark_warehouse,
+        schema_sql=load_sql("schema/tables") + ";\n" + load_sql("schema/etl_tables"),
+        view_sql=load_sql("schema/retail_lines", "spark"),
+    )
+    if check:
+        engine.check()
     return engine
 
 
@@ -235,6 +253,11 @@ def run_query(conn: Connection | Engine, name: str, **params: Any) -> pd.DataFra
     """
     sql = load_sql(name, _dialect(conn))
     _check_binds(name, sql, params)
+    if isinstance(conn, SparkEngine):
+        with conn.connect() as c:
+            return c.query(sql, params)
+    if isinstance(conn, SparkConnection):
+        return conn.query(sql, params)
     if isinstance(conn, Engine):
         with conn.connect() as c:
             return _fetch(c, sql, params)
@@ -258,11 +281,18 @@ def execute_sql_file(conn: Connection, name: str, **params: Any) -> None:
     sql = load_sql(name, _dialect(conn))
     for statement in _statements(sql):
         _check_binds(name, statement, params)
-        conn.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
+        used = {k: v for k, v in params.items() if f":{k}" in statement}
+        if isinstance(conn, SparkConnection):
+            conn.execute_statement(statement, used)
+        else:
+            conn.execute(text(statement), used)
 
 
 def ensure_schema(engine: Engine) -> None:
     """Create the warehouse tables and views if they do not exist (idempotent)."""
+    if isinstance(engine, SparkEngine):
+        engine.ensure_schema()
+        return
     with engine.begin() as conn:
         execute_sql_file(conn, "schema/tables")
         execute_sql_file(conn, "schema/indexes")
@@ -283,10 +313,14 @@ def bulk_insert(conn: Connection, table: str, data: pa.Table) -> int:
     """Append an Arrow table to ``table`` by the bulk path, inside ``conn``'s transaction.
 
     PostgreSQL gets ``COPY ... FROM STDIN`` (CSV); DuckDB scans the Arrow table
-    directly. Column names of ``data`` must exist in ``table``.
+    directly; Spark gets Parquet files written by pyarrow, staged until the transaction
+    commits (``data`` must then carry ``batch_id``). Column names of ``data`` must exist
+    in ``table``.
     """
     if data.num_rows == 0:
         return 0
+    if isinstance(conn, SparkConnection):  # one Parquet batch directory per batch_id
+        return conn.append(table, data, int(data.column("batch_id")[0].as_py()))
     columns = ", ".join(data.column_names)
     if _dialect(conn) == "duckdb":
         raw = conn.connection.driver_connection
