@@ -45,6 +45,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
@@ -167,6 +168,7 @@ def _session(url: str) -> Any:
         builder = builder.master(master if master.startswith("local") else f"spark://{master}")
         builder = (
             builder.config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
             .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
             .config("spark.driver.memory", os.environ.get("LGS_SPARK_DRIVER_MEMORY", "2g"))
@@ -176,7 +178,7 @@ def _session(url: str) -> Any:
         # the warehouse's timestamps are wall-clock times, as on DuckDB and PostgreSQL
         .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.shuffle.partitions", os.environ.get("LGS_SPARK_PARTITIONS", "8"))
+        .config("spark.sql.shuffle.partitions", os.environ.get("LGS_SPARK_PARTITIONS", "4"))
         .config("spark.sql.ansi.enabled", "false")
     )
     try:
@@ -213,6 +215,7 @@ class SparkEngine:
         self.url = _Url(url)
         self.warehouse_dir = Path(warehouse_dir)
         self.schemas = table_schemas(schema_sql)
+        self._spark: Any = None
         self._view_sql = re.sub(
             r"^\s*create\s+or\s+replace\s+view",
             "CREATE OR REPLACE TEMPORARY VIEW",
@@ -223,8 +226,15 @@ class SparkEngine:
 
     @property
     def spark(self) -> Any:
-        """The Spark session (started on first use)."""
-        return _session(str(self.url))
+        """This engine's Spark session (the process's Spark starts on first use).
+
+        Each engine has its own session on the shared context, so the temporary views of
+        two warehouses never mix.
+        """
+        if self._spark is None:
+            root = _session(str(self.url))
+            self._spark = root if self.url.startswith("sc://") else root.newSession()
+        return self._spark
 
     def describe(self) -> str:
         """Name the warehouse for messages."""
@@ -313,9 +323,7 @@ class SparkEngine:
 
     def _collect_garbage(self) -> None:
         """Remove batch directories no snapshot lists and staging left by killed writers."""
-        live = {
-            (table, d) for table, dirs in self._read_manifest()["tables"].items() for d in dirs
-        }
+        live = {(table, d) for table, dirs in self._read_manifest()["tables"].items() for d in dirs}
         cutoff = time.time() - _GC_AFTER_S
         data = self.warehouse_dir / "data"
         for table_dir in data.iterdir() if data.exists() else []:
@@ -397,8 +405,15 @@ class SparkConnection:
     def query(self, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:
         """Run one query with named parameters; the rows come back through Arrow."""
         args = {k: _literal(v) for k, v in params.items()}
-        frame = self.engine.spark.sql(sql, args=args or None)
-        return frame.toArrow().to_pandas()
+        table = self.engine.spark.sql(sql, args=args or None).toArrow()
+        # Spark's date_trunc gives TIMESTAMP (with the session's zone, UTC): back to the
+        # warehouse's wall-clock timestamps, as DuckDB and PostgreSQL return them
+        for i, field in enumerate(table.schema):
+            if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+                column = table.column(i).cast(pa.timestamp(field.type.unit, "UTC"))
+                naive = pa.compute.local_timestamp(column)
+                table = table.set_column(i, field.name, naive)
+        return table.to_pandas()
 
     def execute_statement(self, sql: str, params: Mapping[str, Any]) -> None:
         """Run one statement (its rows, if any, are dropped)."""
