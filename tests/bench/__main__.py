@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ["loading", "demo", "report", "analyses", "etl"]
+SECTIONS = ["loading", "demo", "report", "analyses", "etl", "scale"]
 
 
 def main() -> int:
