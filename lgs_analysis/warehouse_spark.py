@@ -351,6 +351,7 @@ class _Transaction:
         self.manifest = json.loads(json.dumps(manifest))  # a private copy
         self.staging = engine.warehouse_dir / "_staging" / uuid.uuid4().hex
         self._open: dict[tuple[str, int], tuple[str, int]] = {}  # -> (dir name, parts)
+        self._rewritten: list[tuple[str, str]] = []  # (table, dir name) written by rewrite()
 
     def next_batch_id(self) -> int:
         batch_id = int(self.manifest["next_batch_id"])
@@ -377,6 +378,47 @@ class _Transaction:
         self._open[key] = (dir_name, parts + 1)
         return data.num_rows
 
+    def rewrite(self, table: str, batch_ids: set[int], keep: Any) -> int:
+        """Keep only the rows ``keep(arrow_table)`` marks, in these batches of ``table``.
+
+        Each changed batch directory is written again (same batch id, new directory);
+        returns how many rows were removed.
+        """
+        removed = 0
+        live = []
+        for dir_name in self.manifest["tables"].get(table, []):
+            if int(_BATCH_DIR.match(dir_name).group(1)) not in batch_ids:
+                live.append(dir_name)
+                continue
+            path = self.engine.warehouse_dir / "data" / table / dir_name
+            rows = pq.read_table(path, schema=self.engine.schemas[table])
+            kept = rows.filter(keep(rows))
+            removed += rows.num_rows - kept.num_rows
+            if kept.num_rows == rows.num_rows:
+                live.append(dir_name)
+                continue
+            if kept.num_rows:
+                batch_id = int(_BATCH_DIR.match(dir_name).group(1))
+                new_name = f"b{batch_id}-{uuid.uuid4().hex[:12]}"
+                target = self.staging / table / new_name
+                target.mkdir(parents=True, exist_ok=True)
+                pq.write_table(kept, target / "part-00000.parquet", compression="snappy")
+                self._rewritten.append((table, new_name))
+        self.manifest["tables"][table] = live
+        return removed
+
+    def drop_dirs(self, table: str, batch_ids: set[int]) -> None:
+        """Drop these batches from one table only."""
+        self.manifest["tables"][table] = [
+            d
+            for d in self.manifest["tables"].get(table, [])
+            if int(_BATCH_DIR.match(d).group(1)) not in batch_ids
+        ]
+
+    def batch_ids(self, table: str) -> set[int]:
+        """The batch ids ``table`` holds rows of in this transaction's snapshot."""
+        return {int(_BATCH_DIR.match(d).group(1)) for d in self.manifest["tables"].get(table, [])}
+
     def drop_batches(self, batch_ids: set[int]) -> None:
         for table, dirs in self.manifest["tables"].items():
             self.manifest["tables"][table] = [
@@ -385,7 +427,8 @@ class _Transaction:
 
     def commit(self) -> None:
         data = self.engine.warehouse_dir / "data"
-        for (table, _batch_id), (dir_name, _parts) in self._open.items():
+        staged = [(table, dir_name) for (table, _), (dir_name, _) in self._open.items()]
+        for table, dir_name in self._rewritten + staged:
             (data / table).mkdir(parents=True, exist_ok=True)
             os.rename(self.staging / table / dir_name, data / table / dir_name)
             self.manifest["tables"].setdefault(table, []).append(dir_name)
@@ -434,6 +477,21 @@ class SparkConnection:
     def append(self, table: str, data: pa.Table, batch_id: int) -> int:
         """Stage rows of one batch for ``table``."""
         return self._writer().append(table, data, batch_id)
+
+    def rewrite(self, table: str, batch_ids: set[int], keep: Any) -> int:
+        """Keep only the rows ``keep(arrow_table)`` marks in these batches; rows removed."""
+        removed = self._writer().rewrite(table, set(batch_ids), keep)
+        self.engine.register_views(self._writer().manifest)
+        return removed
+
+    def drop_dirs(self, table: str, batch_ids: set[int]) -> None:
+        """Drop these batches from ``table`` only (at commit)."""
+        self._writer().drop_dirs(table, set(batch_ids))
+        self.engine.register_views(self._writer().manifest)
+
+    def batch_ids(self, table: str) -> set[int]:
+        """The batch ids ``table`` holds rows of (this transaction's snapshot)."""
+        return self._writer().batch_ids(table)
 
     def drop_batches(self, batch_ids: set[int]) -> None:
         """Drop every row of these batches from every table (at commit)."""
