@@ -12,6 +12,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pyspark (about 450 MB) is the optional [spark] extra: `make venv SPARK=1` adds it, and
+# `make test` and `make bench` always do, so that the Spark tests run for real in CI
+SPARK_STAMP := $(VENV)/.spark-installed
 LGS := $(BIN)/lgs
 
 export LGS_PERIOD = $(value PERIOD)
@@ -24,7 +27,7 @@ export LGS_RESEND = $(value RESEND)
 export LGS_DRY_RUN = $(value DRY_RUN)
 export LGS_NEW_SOURCE = $(value NEW_SOURCE)
 # make would export the raw command-line variables too, expanding them on the way
-unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN NEW_SOURCE
+unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN NEW_SOURCE SPARK
 
 .PHONY: help venv report reports load etl etl-status drop-demo monthly test bench lint clean
 
@@ -39,6 +42,7 @@ help:
 	@echo "make drop-demo                     remove the generated demo data"
 	@echo "make monthly [PERIOD=2011-11] [DRY_RUN=1] [RESEND=1]"
 	@echo "                                   email the last complete month's report once"
+	@echo "make venv [SPARK=1]                the virtualenv; SPARK=1 adds pyspark (Spark warehouse)"
 	@echo "make test   make bench   make lint   make clean"
 
 $(STAMP): pyproject.toml
@@ -51,7 +55,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "  $(VENV) is ready"
 
-venv: $(STAMP)
+$(SPARK_STAMP): $(STAMP)
+	@echo "  installing the [spark] extra (pyspark) into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --disable-pip-version-check -e '.[test,spark]' >> $(VENV)/install.log 2>&1 \
+	  || { tail -n 40 $(VENV)/install.log; echo "installing pyspark into $(VENV) failed: see $(VENV)/install.log"; exit 1; }
+	@touch $(SPARK_STAMP)
+
+venv: $(STAMP) $(if $(value SPARK),$(SPARK_STAMP))
 
 report: $(STAMP)
 	@$(LGS) report
@@ -74,10 +84,10 @@ drop-demo: $(STAMP)
 monthly: $(STAMP)
 	@$(LGS) monthly
 
-test: $(STAMP)
+test: $(STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m pytest tests
 
-bench: $(STAMP)
+bench: $(STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m tests.bench
 
 lint: $(STAMP)

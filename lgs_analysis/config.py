@@ -38,6 +38,8 @@ class Settings:
     smtp_ca_file: str | None = None  # PEM of a private CA that signed the server's certificate
     earliest_date: date = date(1990, 1, 1)  # lines dated before are implausible
     future_days: int = 1  # lines dated later than today plus this are in the future
+    # Parquet tables of a Spark warehouse (LGS_DATABASE_URL=spark://...)
+    spark_warehouse: Path = PROJECT_ROOT / "spark-warehouse"
 
 
 def _env(env_file: Path | None) -> dict[str, str]:
@@ -89,6 +91,7 @@ def get_settings(env_file: Path | None = None) -> Settings:
         smtp_ca_file=env.get("LGS_SMTP_CA_FILE") or None,
         earliest_date=earliest,
         future_days=future_days,
+        spark_warehouse=Path(env.get("LGS_SPARK_WAREHOUSE") or PROJECT_ROOT / "spark-warehouse"),
     )
 
 

@@ -3,9 +3,15 @@
 Every statement lives in a file under ``sql/``, in one folder per stage
 (``schema/``, ``warehouse/``, ``ingest/``, ``analyses/``). A query is named by its path
 under ``sql/`` without the extension (``"analyses/rfm_customers"``); a bare stem
-(``"rfm_customers"``) also works when exactly one file has it. Where PostgreSQL and
-DuckDB really differ, ``<name>.<dialect>.sql`` sits beside ``<name>.sql`` and wins for
-that dialect.
+(``"rfm_customers"``) also works when exactly one file has it.
+
+Each query is written once, in the canonical dialect (DuckDB's), and :func:`load_sql`
+transpiles it with sqlglot for the engine in use (PostgreSQL, Spark), once per process.
+Bind parameters stay ``:name`` markers on every engine. A file whose first line is
+``-- dialect: <name>`` is written in that dialect instead (the queries that run on the
+OLTP PostgreSQL source). Where the engines really differ in meaning, not spelling,
+``<name>.<dialect>.sql`` sits beside ``<name>.sql`` and wins for that dialect; the
+variants and their reasons are listed in ``sql/README.md``.
 """
 
 from __future__ import annotations
@@ -23,19 +29,23 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import sqlglot
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
+from sqlglot import exp
 
 from .config import PROJECT_ROOT, get_settings, redact_url
 from .exceptions import ConfigError, LockedError, MissingParameterError, WarehouseError
+from .warehouse_spark import SparkConnection, SparkEngine, is_spark_url
 
 __all__ = [
     "SQL_DIR",
     "RETAIL_COLUMNS",
     "get_engine",
     "load_sql",
+    "transpile_sql",
     "resolve_sql_name",
     "run_query",
     "execute_sql_file",
@@ -62,10 +72,16 @@ RETAIL_COLUMNS = [
     "country",
 ]
 _BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+CANONICAL_DIALECT = "duckdb"
+# engine (SQLAlchemy dialect name, or "spark") -> sqlglot dialect
+_SQLGLOT_DIALECTS = {"duckdb": "duckdb", "postgresql": "postgres", "spark": "spark"}
+_DIALECT_LINE = re.compile(r"\A\s*--\s*dialect:\s*(\w+)")
 
 
 def describe_target(url: str) -> str:
     """Name a database for messages (driver, host, database) without any password."""
+    if is_spark_url(url):
+        return f"Spark warehouse {get_settings().spark_warehouse} on {url}"
     u = make_url(url)
     if u.get_backend_name() == "duckdb":
         return f"DuckDB file {u.database or ':memory:'}"
@@ -132,6 +148,8 @@ def get_engine(url: str | None = None, check: bool = True, read_only: bool = Fal
         the message names that process.
     """
     url = url or get_settings().database_url
+    if is_spark_url(url):
+        return _spark_engine(url, check)  # type: ignore[return-value]
     backend = checked_url(url, "LGS_DATABASE_URL").get_backend_name()
     if backend == "duckdb":
         database = make_url(url).database
@@ -225,6 +243,19 @@ def _wait_for_file_lock(url: str) -> Any:
     return connect
 
 
+def _spark_engine(url: str, check: bool) -> SparkEngine:
+    """A Spark warehouse: Parquet tables under ``LGS_SPARK_WAREHOUSE`` (see warehouse_spark)."""
+    engine = SparkEngine(
+        url,
+        get_settings().spark_warehouse,
+        schema_sql=load_sql("schema/tables") + ";\n" + load_sql("schema/etl_tables"),
+        view_sql=load_sql("schema/retail_lines", "spark"),
+    )
+    if check:
+        engine.check()
+    return engine
+
+
 @lru_cache(maxsize=256)
 def _read_sql_file(path: Path) -> str:
     return path.read_text(encoding="utf-8")
@@ -260,18 +291,61 @@ def resolve_sql_name(name: str) -> str:
     raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}")
 
 
+@lru_cache(maxsize=512)
 def load_sql(name: str, dialect: str | None = None) -> str:
-    """Return the text of ``sql/<name>.sql``, or its ``<name>.<dialect>.sql`` variant.
+    """Return the SQL of ``sql/<name>.sql`` for an engine, transpiled and cached.
 
-    ``name`` is a path under ``sql/`` without the extension, or a unique bare stem.
+    ``name`` is a path under ``sql/`` without the extension, or a unique bare stem;
+    ``dialect`` is the engine's name (``"duckdb"``, ``"postgresql"``, ``"spark"``; None:
+    the file as written). A ``<name>.<dialect>.sql`` variant is returned as written.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no file has that name.
+    WarehouseError
+        If the query cannot be transpiled for ``dialect``.
     """
     qualified = resolve_sql_name(name)
-    candidates = [SQL_DIR / f"{qualified}.{dialect}.sql"] if dialect else []
-    candidates.append(SQL_DIR / f"{qualified}.sql")
-    for path in candidates:
-        if path.exists():
-            return _read_sql_file(path)
-    raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}")
+    if dialect:
+        variant = SQL_DIR / f"{qualified}.{dialect}.sql"
+        if variant.exists():
+            return _read_sql_file(variant)
+    path = SQL_DIR / f"{qualified}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}")
+    sql = _read_sql_file(path)
+    declared = _DIALECT_LINE.match(sql)
+    written_in = declared.group(1) if declared else CANONICAL_DIALECT
+    if dialect is None or dialect == written_in:
+        return sql
+    return transpile_sql(sql, written_in, dialect, where=str(path.relative_to(SQL_DIR)))
+
+
+def _keep_bind_marker(node: exp.Expression) -> exp.Expression:
+    # sqlglot writes a placeholder as %(name)s for PostgreSQL; every engine here takes :name
+    if isinstance(node, exp.Placeholder) and node.name:
+        return exp.var(f":{node.name}")
+    return node
+
+
+def transpile_sql(sql: str, read: str, write: str, where: str = "query") -> str:
+    """Translate SQL from engine ``read`` to engine ``write`` (statements joined by ``;``).
+
+    Comments are dropped; ``:name`` bind markers are kept as they are.
+    """
+    read_as = _SQLGLOT_DIALECTS.get(read, read)
+    write_as = _SQLGLOT_DIALECTS.get(write, write)
+    try:
+        trees = sqlglot.parse(sql, read=read_as)
+        statements = [
+            tree.transform(_keep_bind_marker).sql(dialect=write_as, pretty=True, comments=False)
+            for tree in trees
+            if tree is not None
+        ]
+    except sqlglot.errors.SqlglotError as exc:
+        raise WarehouseError(f"cannot translate {where} from {read} to {write}: {exc}") from None
+    return ";\n".join(statements)
 
 
 def _dialect(conn: Connection | Engine) -> str:
@@ -302,6 +376,11 @@ def run_query(conn: Connection | Engine, name: str, **params: Any) -> pd.DataFra
     """
     sql = load_sql(name, _dialect(conn))
     _check_binds(name, sql, params)
+    if isinstance(conn, SparkEngine):
+        with conn.connect() as c:
+            return c.query(sql, params)
+    if isinstance(conn, SparkConnection):
+        return conn.query(sql, params)
     if isinstance(conn, Engine):
         with conn.connect() as c:
             return _fetch(c, sql, params)
@@ -329,7 +408,11 @@ def execute_sql_file(conn: Connection, name: str, **params: Any) -> None:
     sql = load_sql(name, _dialect(conn))
     for statement in _statements(sql):
         _check_binds(name, statement, params)
-        conn.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
+        used = {k: v for k, v in params.items() if f":{k}" in statement}
+        if isinstance(conn, SparkConnection):
+            conn.execute_statement(statement, used)
+        else:
+            conn.execute(text(statement), used)
 
 
 _SCHEMA_FILES = ("schema/tables", "schema/indexes", "schema/retail_lines")
@@ -353,8 +436,11 @@ def ensure_schema(engine: Engine) -> None:
     On PostgreSQL a transaction-level advisory lock makes concurrent calls wait for each
     other (two ``create or replace view`` at once fail there). The schema's hash is
     recorded, so that readers can tell a current schema without writing
-    (:func:`schema_is_current`).
+    (:func:`schema_is_current`). A Spark warehouse creates its own tables.
     """
+    if isinstance(engine, SparkEngine):
+        engine.ensure_schema()
+        return
     with engine.begin() as conn:
         execute_sql_file(conn, "warehouse/schema_lock")
         for name in _SCHEMA_FILES:
@@ -363,7 +449,10 @@ def ensure_schema(engine: Engine) -> None:
 
 
 def schema_is_current(conn: Connection | Engine) -> bool:
-    """Whether the warehouse has the schema of this code (read-only check)."""
+    """Whether the warehouse has the schema of this code (read-only check; a Spark
+    warehouse answers False, and its idempotent :func:`ensure_schema` runs)."""
+    if isinstance(conn, SparkConnection | SparkEngine):
+        return False
     try:
         found = run_query(conn, "warehouse/schema_version")
     except (OperationalError, DBAPIError):  # no lgs_schema table yet
@@ -385,10 +474,14 @@ def bulk_insert(conn: Connection, table: str, data: pa.Table) -> int:
     """Append an Arrow table to ``table`` by the bulk path, inside ``conn``'s transaction.
 
     PostgreSQL gets ``COPY ... FROM STDIN`` (CSV); DuckDB scans the Arrow table
-    directly. Column names of ``data`` must exist in ``table``.
+    directly; Spark gets Parquet files written by pyarrow, staged until the transaction
+    commits (``data`` must then carry ``batch_id``). Column names of ``data`` must exist
+    in ``table``.
     """
     if data.num_rows == 0:
         return 0
+    if isinstance(conn, SparkConnection):  # one Parquet batch directory per batch_id
+        return conn.append(table, data, int(data.column("batch_id")[0].as_py()))
     columns = ", ".join(data.column_names)
     if _dialect(conn) == "duckdb":
         raw = conn.connection.driver_connection

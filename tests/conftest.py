@@ -130,3 +130,42 @@ def real_raw(real_csv: Path):
     from tests.report.reference import read_raw
 
     return read_raw(real_csv)
+
+
+SPARK_URL = os.environ.get("LGS_TEST_SPARK_URL", "spark://local[2]")
+
+
+@pytest.fixture(scope="session")
+def spark_server() -> str:
+    """The Spark URL of the tests (embedded local[2] unless LGS_TEST_SPARK_URL says otherwise).
+
+    pyspark is the optional [spark] extra; ``make test`` installs it.
+    """
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        _unavailable("pyspark is not installed (make venv SPARK=1, or make test)")
+    return SPARK_URL
+
+
+@pytest.fixture
+def spark_url(spark_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A Spark warehouse URL whose Parquet tables live in a fresh directory of the test."""
+    monkeypatch.setenv("LGS_SPARK_WAREHOUSE", str(tmp_path / "spark-warehouse"))
+    return spark_server
+
+
+@pytest.fixture(scope="session")
+def real_spark_warehouse(spark_server: str, real_csv: Path, tmp_path_factory) -> Path:
+    """A Spark warehouse directory holding the real data, loaded once per test session.
+
+    Use it with ``LGS_SPARK_WAREHOUSE`` set to this path and ``spark_server`` as the URL.
+    """
+    from lgs_analysis.ingest.loaders import load_file
+    from lgs_analysis.warehouse import get_engine
+
+    folder = tmp_path_factory.mktemp("real-spark") / "spark-warehouse"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LGS_SPARK_WAREHOUSE", str(folder))
+        load_file(real_csv, get_engine(spark_server), progress=False)
+    return folder

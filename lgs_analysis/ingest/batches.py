@@ -5,6 +5,10 @@ content whose fingerprint is already in ``load_batches`` is a no-op; loading a
 changed version of a source (same ``source_name``) replaces the earlier batch.
 A load of real data removes the demo data, and demo data never joins real data.
 Everything happens in one transaction, so a failed load changes nothing.
+
+On a Spark warehouse the same steps run on its batch directories: the transaction is the
+manifest swap of :mod:`lgs_analysis.warehouse_spark`, and a deleted batch is one the new
+snapshot no longer lists.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ..warehouse import (
     refresh_statistics,
     run_query,
 )
+from ..warehouse_spark import SparkConnection
 
 __all__ = [
     "LoadResult",
@@ -64,8 +69,18 @@ def drop_demo(conn: Connection) -> int:
     """Remove every demo batch inside ``conn``'s transaction; return the demo lines removed."""
     state = demo_state(conn)
     if state.demo_batches:
-        execute_sql_file(conn, "ingest/drop_demo")
+        if isinstance(conn, SparkConnection):
+            conn.drop_batches(_batch_ids(conn, kind="demo"))
+        else:
+            execute_sql_file(conn, "ingest/drop_demo")
     return state.demo_lines
+
+
+def _batch_ids(conn: SparkConnection, **where: str) -> set[int]:
+    """The batch ids whose ``load_batches`` row has these values (Spark warehouse)."""
+    filters = {"kind": None, "source_name": None, "fingerprint": None, **where}
+    frame = run_query(conn, "ingest/batch_ids", **filters)
+    return {int(v) for v in frame["batch_id"]}
 
 
 @dataclass(frozen=True)
@@ -134,22 +149,34 @@ def load_batch(
     """
     ensure_schema(engine)
     with engine.begin() as conn:
-        existing = conn.execute(
-            text("select batch_id from load_batches where source_fingerprint = :fp"),
-            {"fp": fingerprint},
-        ).first()
+        spark = isinstance(conn, SparkConnection)
+        if spark:
+            found = _batch_ids(conn, fingerprint=fingerprint)
+            existing = (min(found),) if found else None
+        else:
+            existing = conn.execute(
+                text("select batch_id from load_batches where source_fingerprint = :fp"),
+                {"fp": fingerprint},
+            ).first()
         if existing is not None:
             return LoadResult(source_name, int(existing[0]), 0, 0, 0, skipped=True)
-        batch_id = int(conn.execute(text("select nextval('lgs_batch_seq')")).scalar_one())
-        old = [
-            r[0]
-            for r in conn.execute(
-                text("select batch_id from load_batches where source_name = :name"),
-                {"name": source_name},
-            )
-        ]
+        if spark:
+            batch_id = conn.next_batch_id()
+            old = sorted(_batch_ids(conn, source_name=source_name))
+        else:
+            batch_id = int(conn.execute(text("select nextval('lgs_batch_seq')")).scalar_one())
+            old = [
+                r[0]
+                for r in conn.execute(
+                    text("select batch_id from load_batches where source_name = :name"),
+                    {"name": source_name},
+                )
+            ]
         for old_id in old:
             logger.info("replacing batch %s of %s", old_id, source_name)
+            if spark:
+                conn.drop_batches({old_id})
+                continue
             for table in ("retail", "quarantine", "load_batches"):
                 conn.execute(text(f"delete from {table} where batch_id = :b"), {"b": old_id})
         count_demo_removed = 0
@@ -177,23 +204,29 @@ def load_batch(
                 count_quarantined += bulk_insert(
                     conn, "quarantine", quarantine_table(batch_id, source_name, rejected)
                 )
-        conn.execute(
-            text(
-                "insert into load_batches (batch_id, source_kind, source_name, source_fingerprint,"
-                " count_read, count_loaded, count_quarantined, loaded_at) values"
-                " (:b, :kind, :name, :fp, :r, :l, :q, :at)"
-            ),
-            {
-                "b": batch_id,
-                "kind": source_kind,
-                "name": source_name,
-                "fp": fingerprint,
-                "r": count_read,
-                "l": count_loaded,
-                "q": count_quarantined,
-                "at": datetime.now(),
-            },
-        )
+        row = {
+            "batch_id": batch_id,
+            "source_kind": source_kind,
+            "source_name": source_name,
+            "source_fingerprint": fingerprint,
+            "count_read": count_read,
+            "count_loaded": count_loaded,
+            "count_quarantined": count_quarantined,
+            "loaded_at": datetime.now(),
+        }
+        if spark:
+            bulk_insert(conn, "load_batches", pa.Table.from_pylist([row]))
+        else:
+            conn.execute(
+                text(
+                    "insert into load_batches (batch_id, source_kind, source_name,"
+                    " source_fingerprint, count_read, count_loaded, count_quarantined,"
+                    " loaded_at) values (:batch_id, :source_kind, :source_name,"
+                    " :source_fingerprint, :count_read, :count_loaded, :count_quarantined,"
+                    " :loaded_at)"
+                ),
+                row,
+            )
         refresh_statistics(conn)
     return LoadResult(
         source_name,

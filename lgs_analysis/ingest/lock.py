@@ -25,9 +25,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine, make_url
 
-from ..config import PROJECT_ROOT
+from ..config import PROJECT_ROOT, get_settings
 from ..exceptions import LockedError
 from ..warehouse import describe_target, run_query
+from ..warehouse_spark import is_spark_url
 
 __all__ = ["LOCK_DIR_ENV", "warehouse_key", "lock_path", "hold_etl_lock", "hold_advisory_lock"]
 
@@ -38,6 +39,9 @@ _ADVISORY_KEY = int.from_bytes(b"LGSETL", "big")
 
 def warehouse_key(database_url: str) -> str:
     """Identify a warehouse without credentials: a DuckDB file path or host:port/database."""
+    if is_spark_url(database_url):  # the Parquet tables' directory
+        folder = Path(get_settings().spark_warehouse).expanduser().resolve()
+        return f"spark:{folder}"
     url = make_url(database_url)
     if url.get_backend_name() == "duckdb":
         database = url.database or ":memory:"

@@ -73,8 +73,8 @@ final as (
     select
         calibration.customer_id,
         calibration.frequency,
-        calibration.last_day - calibration.first_day as recency,
-        cast(:calibration_end as date) - calibration.first_day as age,
+        date_diff('day', calibration.first_day, calibration.last_day) as recency,
+        date_diff('day', calibration.first_day, cast(:calibration_end as date)) as age,
         case
             when calibration.frequency > 0
                 then coalesce(repeat_spend.repeat_net_spend, 0) / calibration.frequency

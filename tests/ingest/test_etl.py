@@ -599,3 +599,59 @@ def test_run_etl_replaces_demo_data(
     engine.dispose()
     assert kinds == ["etl"]
     assert _snapshot(duckdb_url)["lines"] == (real_lines["InvoiceDate"] < "2010-12-03").sum()
+
+
+# --- a Spark warehouse ---------------------------------------------------------------------
+
+
+def _spark_snapshot(url: str) -> dict[str, object]:
+    from lgs_analysis.warehouse import get_engine, run_query
+
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        summary = run_query(conn, "warehouse/fingerprint").iloc[0]
+        status = etl_status(url)
+        marker = run_query(conn, "ingest/batch_ids", kind="etl", source_name=None, fingerprint=None)
+    return {
+        "lines": int(summary["count_lines"]),
+        "amount": float(summary["sum_amount"]),
+        "runs": status["status"].tolist(),
+        "batches": len(marker),
+    }
+
+
+def test_run_etl_into_spark_replaces_the_window(
+    source_url: str, spark_url: str, real_csv: Path, real_lines: pd.DataFrame
+) -> None:
+    """The same increments, late line and deletion on a Spark warehouse (Parquet batches)."""
+    _seed_source(source_url, real_csv)
+    _append(source_url, "2010-01-01", "2011-07-01")
+    first = run_etl(source_url, spark_url, progress=False)
+    so_far = real_lines[real_lines["InvoiceDate"] < "2011-07-01"]
+    assert first.count_inserted == len(so_far)
+    assert _spark_snapshot(spark_url)["lines"] == len(so_far)
+
+    late = "insert into retail values (:inv, 'LATE1', 'LATE LINE', 2, :at, 1.5, 12345, 'UK')"
+    _source_execute(source_url, late, inv="L900001", at="2011-06-29 10:00:00")  # in overlap
+    _source_execute(source_url, late, inv="L900002", at="2011-06-01 10:00:00")  # before it
+    in_window = real_lines[
+        (real_lines["InvoiceDate"] >= first.watermark_after - pd.Timedelta(days=3))
+        & (real_lines["InvoiceDate"] < "2011-07-01")
+    ]
+    cancelled = in_window["InvoiceNo"].iloc[0]
+    _source_execute(source_url, "delete from retail where invoice_no = :inv", inv=cancelled)
+    _append(source_url, "2011-07-01", "2012-01-01")
+    second = run_etl(source_url, spark_url, progress=False)
+    expected = real_lines[real_lines["InvoiceNo"] != cancelled]
+    snap = _spark_snapshot(spark_url)
+    assert snap["lines"] == len(expected) + 1  # L900001 only: L900002 is before the window
+    assert snap["amount"] == pytest.approx(expected["amount"].sum() + 3.0, abs=0.01)
+    assert second.count_replaced == len(in_window) + 0  # the window's old lines, rewritten
+    assert second.watermark_after == real_lines["InvoiceDate"].max().to_pydatetime()
+
+    third = run_etl(source_url, spark_url, progress=False)  # nothing new: the same warehouse
+    again = _spark_snapshot(spark_url)
+    assert (again["lines"], again["amount"]) == (snap["lines"], snap["amount"])
+    assert third.count_read == third.count_inserted == third.count_replaced
+    assert again["runs"] == ["succeeded"] * 3
+    assert again["batches"] <= 3  # batches emptied by later runs are forgotten

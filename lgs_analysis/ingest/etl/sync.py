@@ -86,6 +86,7 @@ from ...warehouse import (
     refresh_statistics,
     run_query,
 )
+from ...warehouse_spark import SparkEngine
 from ..batches import drop_demo, quarantine_table
 from ..lock import hold_advisory_lock, hold_etl_lock
 from ..validate import parse_dates, validate_rows
@@ -500,6 +501,8 @@ def run_etl(
             engine = get_engine(database_url)
             try:
                 with hold_advisory_lock(engine):
+                    if isinstance(engine, SparkEngine):
+                        return _sync_spark(engine, source, target, overlap_days, progress)
                     try:
                         ensure_etl_schema(engine)
                     except DBAPIError as exc:
@@ -513,3 +516,189 @@ def run_etl(
                 engine.dispose()
         finally:
             source.close()
+
+
+def _quarantine_undated_or_from(rows: pa.Table, low: datetime) -> pa.Array:
+    """Mask of quarantined rows to keep: those whose raw line is dated before ``low``."""
+    raw = pd.Series([json.loads(r).get("invoice_date") for r in rows["raw_row"].to_pylist()])
+    dates = parse_dates(raw.astype("object"))
+    return pa.array((dates.notna() & (dates < low)).to_numpy(), pa.bool_())
+
+
+def _sync_spark(
+    engine: SparkEngine, source: OltpSource, target: str, overlap_days: int, progress: bool
+) -> EtlResult:
+    """The same run on a Spark warehouse, in one write transaction (a manifest swap).
+
+    The window's old lines are removed by writing again the ETL batches that hold them
+    (Parquet, :meth:`lgs_analysis.warehouse_spark.SparkConnection.rewrite`); the new lines
+    are a new batch. The run id is taken first, in its own transaction, so that a failed
+    run's ``etl_runs`` row keeps an id no later run reuses.
+    """
+    started_at = datetime.now()
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        run_id = conn.next_batch_id()
+    state: dict[str, Any] = {"watermark_before": None, "window_start": None}
+    tally = _Tally()
+    try:
+        with engine.begin() as conn:
+            before = _as_datetime(
+                _scalar(run_query(conn, "ingest/etl/watermark", source_name=source.key))
+            )
+            low = before - timedelta(days=overlap_days) if before is not None else None
+            state.update(watermark_before=before, window_start=low)
+            bound = low if low is not None else _EVERYTHING
+            (logger.info if progress else logger.debug)(
+                "etl run %s: %s -> %s, reading %s",
+                run_id,
+                source.key,
+                target,
+                f"invoice_date >= {show_time(low)}" if low else "the whole source (first run)",
+            )
+            batches = run_query(
+                conn, "ingest/batch_ids", kind="etl", source_name=source.key, fingerprint=None
+            )
+            etl_ids = {int(v) for v in batches["batch_id"]}
+            count_replaced = conn.rewrite(
+                "retail", etl_ids, lambda rows: pc.less(rows["invoice_date"], pa.scalar(bound))
+            )
+            conn.rewrite(
+                "quarantine", etl_ids, lambda rows: _quarantine_undated_or_from(rows, bound)
+            )
+            count_demo_removed = drop_demo(conn)
+            if count_demo_removed:
+                logger.warning(
+                    "etl run %s: removing the demo data (%s generated lines), real data arrives",
+                    run_id,
+                    f"{count_demo_removed:,}",
+                )
+            with Progress(f"etl run {run_id}", enabled=progress) as shown:
+                _stream(conn, source, run_id, low, ("retail", "quarantine"), False, tally, shown)
+            after = before if tally.last_at is None else max(filter(None, [before, tally.last_at]))
+            result = EtlResult(
+                run_id=run_id,
+                source_name=source.key,
+                target=target,
+                started_at=started_at,
+                finished_at=datetime.now(),
+                overlap_days=overlap_days,
+                window_start=low,
+                watermark_before=before,
+                watermark_after=after,
+                count_read=tally.count_read,
+                count_inserted=tally.count_inserted,
+                count_replaced=count_replaced,
+                count_quarantined=tally.count_quarantined,
+                source_fingerprint=tally.fingerprint(),
+                quarantine_reasons=dict(tally.reasons),
+                count_demo_removed=count_demo_removed,
+            )
+            _save_batch_spark(conn, result)
+            # forget the ETL batches of this source that no longer hold a line
+            held = conn.batch_ids("retail") | conn.batch_ids("quarantine") | {run_id}
+            conn.drop_dirs("load_batches", etl_ids - held)
+    except Exception as exc:
+        _save_run_spark(
+            engine,
+            _failed_result(run_id, source.key, started_at, overlap_days, state, tally.count_read),
+            exc,
+        )
+        if isinstance(exc, LgsError):
+            raise
+        reason = (str(exc).strip().splitlines() or [repr(exc)])[0]
+        raise WarehouseError(
+            f"ETL run {run_id} into {target} failed and changed nothing: {reason}"
+        ) from exc
+    return result
+
+
+def _save_batch_spark(conn: Any, result: EtlResult) -> None:
+    """The run's load_batches row, watermark and succeeded etl_runs row (Spark)."""
+    run_id = result.run_id
+    batch = {
+        "batch_id": run_id,
+        "source_kind": "etl",
+        "source_name": result.source_name,
+        "source_fingerprint": f"etl:{result.source_fingerprint}",
+        "count_read": result.count_read,
+        "count_loaded": result.count_inserted,
+        "count_quarantined": result.count_quarantined,
+        "loaded_at": result.finished_at,
+    }
+    bulk_insert(conn, "load_batches", pa.Table.from_pylist([batch]))
+    if result.watermark_after is not None:
+        key = result.source_name
+        conn.rewrite(
+            "etl_watermarks",
+            conn.batch_ids("etl_watermarks"),
+            lambda rows: pc.not_equal(rows["source_name"], pa.scalar(key)),
+        )
+        watermark = {
+            "source_name": key,
+            "watermark_at": result.watermark_after,
+            "run_id": run_id,
+            "updated_at": result.finished_at,
+        }
+        conn.append("etl_watermarks", pa.Table.from_pylist([watermark]), run_id)
+    conn.append("etl_runs", _run_row(result, "succeeded", None), run_id)
+
+
+def _run_row(result: EtlResult, status: str, message: str | None) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "run_id": result.run_id,
+                "source_name": result.source_name,
+                "status": status,
+                "started_at": result.started_at,
+                "finished_at": result.finished_at,
+                "overlap_days": result.overlap_days,
+                "window_start": result.window_start,
+                "watermark_before": result.watermark_before,
+                "watermark_after": result.watermark_after,
+                "count_read": result.count_read,
+                "count_inserted": result.count_inserted,
+                "count_replaced": result.count_replaced,
+                "count_quarantined": result.count_quarantined,
+                "source_fingerprint": result.source_fingerprint or None,
+                "message": message,
+            }
+        ]
+    )
+
+
+def _failed_result(
+    run_id: int,
+    source_name: str,
+    started_at: datetime,
+    overlap_days: int,
+    state: dict[str, Any],
+    count_read: int,
+) -> EtlResult:
+    return EtlResult(
+        run_id=run_id,
+        source_name=source_name,
+        target="",
+        started_at=started_at,
+        finished_at=datetime.now(),
+        overlap_days=overlap_days,
+        window_start=state["window_start"],
+        watermark_before=state["watermark_before"],
+        watermark_after=state["watermark_before"],
+        count_read=count_read,
+        count_inserted=0,
+        count_replaced=0,
+        count_quarantined=0,
+        source_fingerprint="",
+    )
+
+
+def _save_run_spark(engine: SparkEngine, failed: EtlResult, exc: BaseException) -> None:
+    """After the rollback, record the failed run in its own transaction (best effort)."""
+    message = f"{type(exc).__name__}: {str(exc).strip()}"[:2000]
+    try:
+        with engine.begin() as conn:
+            conn.append("etl_runs", _run_row(failed, "failed", message), failed.run_id)
+    except Exception as record_exc:  # noqa: BLE001 - the run's own error matters more
+        logger.warning("could not record the failed ETL run %s: %s", failed.run_id, record_exc)

@@ -1,3 +1,4 @@
+-- dialect: postgresql
 -- grain: one row per column of the source table retail (runs on the OLTP database)
 with source_columns as (
     select

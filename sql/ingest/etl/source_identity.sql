@@ -1,3 +1,4 @@
+-- dialect: postgresql
 -- grain: one row: who the source server says it is (runs on the OLTP database). The
 -- system identifier is fixed when a cluster is created, so the same database reached as
 -- 127.0.0.1, localhost or a DNS alias is one source, whatever the URL says.

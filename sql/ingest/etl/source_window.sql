@@ -1,3 +1,4 @@
+-- dialect: postgresql
 -- grain: one row per line of the source table retail in the sync window (runs on the OLTP
 -- database, inside COPY ... TO STDOUT). invoice_date is a timestamp here: the window is
 -- exact, and undated lines are always read so that they reach the quarantine. Every

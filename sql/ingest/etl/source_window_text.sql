@@ -1,3 +1,4 @@
+-- dialect: postgresql
 -- grain: one row per line of the source table retail that may be in the sync window, when
 -- invoice_date is a text column (runs on the OLTP database, inside COPY ... TO STDOUT).
 -- Text cannot be compared as a date safely here, so this reads a superset: ISO dates from
