@@ -140,4 +140,5 @@ def test_write_index_empty_and_atomic(tmp_path: Path) -> None:
     page = write_index(reports).read_text(encoding="utf-8")
     assert "No report has been published yet" in page
     write_index(reports)
-    assert sorted(p.name for p in reports.iterdir()) == ["index.html"]  # no temp file left
+    left = sorted(p.name for p in reports.iterdir() if p.name != ".index.lock")  # the flock
+    assert left == ["index.html"]  # no temp file left
