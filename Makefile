@@ -2,7 +2,8 @@
 # .venv bootstrap, which (re)builds the virtualenv when it is missing or when
 # pyproject.toml has changed.
 #
-# Values given on the command line (PERIOD, PARAMS, SOURCE, FORCE, RESEND, DRY_RUN)
+# Values given on the command line (PERIOD, PERIODS, JOBS, PARAMS, SOURCE, FORCE, RESEND,
+# DRY_RUN, NEW_SOURCE)
 # are untrusted: wrappers fill them in. They reach `lgs` only through the environment,
 # taken with $(value ...), so neither make nor the shell ever expands or runs them; no
 # recipe line below contains one.
@@ -17,20 +18,26 @@ SPARK_STAMP := $(VENV)/.spark-installed
 LGS := $(BIN)/lgs
 
 export LGS_PERIOD = $(value PERIOD)
+export LGS_PERIODS = $(value PERIODS)
+export LGS_JOBS = $(value JOBS)
 export LGS_PARAMS = $(value PARAMS)
 export LGS_SOURCE = $(value SOURCE)
 export LGS_FORCE = $(value FORCE)
 export LGS_RESEND = $(value RESEND)
 export LGS_DRY_RUN = $(value DRY_RUN)
+export LGS_NEW_SOURCE = $(value NEW_SOURCE)
 # make would export the raw command-line variables too, expanding them on the way
-unexport PERIOD PARAMS SOURCE FORCE RESEND DRY_RUN SPARK
+unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN NEW_SOURCE SPARK
 
-.PHONY: help venv report load etl etl-status drop-demo monthly test bench lint clean
+.PHONY: help venv report reports load etl etl-status drop-demo monthly test bench lint clean
 
 help:
 	@echo "make report PERIOD=2011 [FORCE=1] [PARAMS='name=value ...']  (also 2011-Q4, 2011-11)"
+	@echo "make reports PERIODS=\"2011-01..2011-12\" [JOBS=2] [FORCE=1] [PARAMS=...]"
+	@echo "                                   many periods in parallel (also \"2011-Q1 2011-Q2\","
+	@echo "                                   \"2011-*\"); up-to-date ones are skipped"
 	@echo "make load SOURCE=path/to/file      CSV, CSV.GZ, XLSX or the OLTP SQL dump"
-	@echo "make etl                           sync from the OLTP database (LGS_SOURCE_URL)"
+	@echo "make etl [NEW_SOURCE=1]            sync from the OLTP database (LGS_SOURCE_URL)"
 	@echo "make etl-status                    the last ETL runs"
 	@echo "make drop-demo                     remove the generated demo data"
 	@echo "make monthly [PERIOD=2011-11] [DRY_RUN=1] [RESEND=1]"
@@ -58,6 +65,9 @@ venv: $(STAMP) $(if $(value SPARK),$(SPARK_STAMP))
 
 report: $(STAMP)
 	@$(LGS) report
+
+reports: $(STAMP)
+	@$(LGS) reports
 
 load: $(STAMP)
 	@$(LGS) load

@@ -77,11 +77,17 @@ def drop_demo() -> None:
     type=click.IntRange(min=0),
     help="Days before the watermark read again each run (late lines, cancellations).",
 )
-def etl(source_url: str | None, overlap_days: int) -> None:
+@click.option(
+    "--new-source",
+    is_flag=True,
+    envvar="LGS_NEW_SOURCE",
+    help="Accept a second, different source database beside the one already synced.",
+)
+def etl(source_url: str | None, overlap_days: int, new_source: bool) -> None:
     """Sync new and changed lines from the OLTP database (LGS_SOURCE_URL) into the warehouse."""
     from .ingest.etl import run_etl
 
-    result = run_etl(source_url=source_url, overlap_days=overlap_days)
+    result = run_etl(source_url=source_url, overlap_days=overlap_days, new_source=new_source)
     click.echo(result.summary())
 
 
@@ -134,6 +140,52 @@ def report(
 
     pairs = [*split_overrides(params_text), *params]
     result = build_report(period, overrides=parse_overrides(pairs), force=force, template=template)
+    click.echo(result.summary())
+
+
+@cli.command()
+@click.option(
+    "--periods",
+    envvar="LGS_PERIODS",
+    help="Periods, ranges and wildcards: '2011-01..2011-12', '2011-Q1 2011-Q2', '2011-*' "
+    "(or LGS_PERIODS).",
+)
+@click.option(
+    "--jobs",
+    envvar="LGS_JOBS",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Reports built at once (default: one per core; or LGS_JOBS).",
+)
+@click.option("--force", is_flag=True, envvar="LGS_FORCE", help="Publish even if up to date.")
+@click.option(
+    "--params",
+    "params_text",
+    envvar="LGS_PARAMS",
+    default="",
+    metavar="'NAME=VALUE ...'",
+    help="Overrides for every period, as for `report` (or LGS_PARAMS).",
+)
+@click.option("--template", default="rfm_report", show_default=True)
+def reports(
+    periods: str | None, jobs: int | None, force: bool, params_text: str, template: str
+) -> None:
+    """Build the reports of many periods in parallel; the index is written once, at the end."""
+    if not periods:
+        raise click.UsageError(
+            'PERIODS is required, e.g. make reports PERIODS="2011-01..2011-12" '
+            "(also '2011-Q1 2011-Q2', '2011-*'; or lgs reports --periods ...)"
+        )
+    from .report.batch import build_reports
+    from .report.params import parse_overrides, split_overrides
+
+    result = build_reports(
+        periods,
+        overrides=parse_overrides(split_overrides(params_text)),
+        force=force,
+        template=template,
+        jobs=jobs,
+    )
     click.echo(result.summary())
 
 

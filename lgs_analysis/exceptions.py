@@ -77,10 +77,32 @@ class DeliveryError(LgsError):
     exit_code = 7
 
 
+class ReportsDirError(LgsError):
+    """The reports folder cannot be written (read-only, full, not a folder); nothing was
+    published."""
+
+    exit_code = 8
+
+
 class LockedError(LgsError):
     """Another run holds the lock; this run did nothing."""
 
     exit_code = 75  # EX_TEMPFAIL: a scheduler may retry later
+
+
+class BatchError(LgsError):
+    """Some periods of a batch of reports failed; the others were built.
+
+    Its exit code is the failures' own when they share one (75 when every failure was a
+    busy warehouse), else 1.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.exit_code))
 
 
 EXIT_CODES = {
@@ -97,6 +119,8 @@ EXIT_CODES = {
         MixedDataError,
         ReportExecutionError,
         DeliveryError,
+        ReportsDirError,
         LockedError,
+        BatchError,
     )
 }

@@ -75,6 +75,8 @@ class Progress:
         if self._bar is not None:
             self._bar.update(count)
             return
+        if self.total and self.done >= self.total:
+            return  # close() writes the last line
         now = time.monotonic()
         if now - self._last_line >= self.every_seconds:
             self._last_line = now

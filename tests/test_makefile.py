@@ -38,6 +38,10 @@ def _attacks(marker: Path) -> list[tuple[str, ...]]:
         ("monthly", f"PERIOD=`touch {m}`"),
         ("monthly", f"DRY_RUN=$(shell touch {m})"),
         ("monthly", f"RESEND=1; touch {m}"),
+        ("reports", f"PERIODS=`touch {m}`"),
+        ("reports", f"PERIODS=2011-01 $(shell touch {m})"),
+        ("reports", f"PERIODS=2011-*; touch {m}"),
+        ("reports", "PERIODS=2011", f"JOBS=$(shell touch {m})"),
     ]
 
 
@@ -52,7 +56,7 @@ def sandbox(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("index", range(19))
+@pytest.mark.parametrize("index", range(23))
 def test_make_never_runs_a_value(sandbox, tmp_path, index):
     marker = tmp_path / "pwned"
     args = _attacks(marker)[index]
@@ -86,5 +90,5 @@ def test_make_help_names_every_variable():
         text=True,
         check=True,
     )
-    for name in ("PERIOD", "FORCE", "PARAMS", "SOURCE", "DRY_RUN", "RESEND"):
+    for name in ("PERIOD", "FORCE", "PARAMS", "SOURCE", "DRY_RUN", "RESEND", "NEW_SOURCE"):
         assert name in done.stdout

@@ -1,9 +1,10 @@
+import re
 from datetime import date, datetime
 
 import pytest
 
 from lgs_analysis.exceptions import PeriodError
-from lgs_analysis.periods import add_months, last_complete_month, parse_period
+from lgs_analysis.periods import add_months, expand_periods, last_complete_month, parse_period
 
 
 @pytest.mark.parametrize(
@@ -84,3 +85,48 @@ def test_last_complete_month(last, month):
 def test_parse_period_bounds_years_to_what_a_warehouse_holds(text):
     with pytest.raises(PeriodError, match=r"outside the years.*from 1990 to \d{4}"):
         parse_period(text)
+
+
+def test_last_complete_month_is_never_in_the_future():
+    """Lines dated 2999-12-31 must not make `make monthly` pick 2999-12 (issue 11)."""
+    assert last_complete_month(date(2999, 12, 31), today=date(2026, 11, 25)).label == "2026-10"
+    assert last_complete_month(date(2026, 11, 30), today=date(2026, 12, 1)).label == "2026-11"
+    assert last_complete_month(date(2011, 12, 9), today=date(2026, 11, 25)).label == "2011-11"
+
+
+@pytest.mark.parametrize(
+    "spec, labels",
+    [
+        ("2011-01..2011-03", ["2011-01", "2011-02", "2011-03"]),
+        ("2010-11..2011-02", ["2010-11", "2010-12", "2011-01", "2011-02"]),
+        ("2011-Q1 2011-Q2", ["2011-Q1", "2011-Q2"]),
+        ("2011-Q1,2011-Q2, 2011", ["2011-Q1", "2011-Q2", "2011"]),
+        ("2010-Q4..2011-Q1", ["2010-Q4", "2011-Q1"]),
+        ("2010..2011", ["2010", "2011"]),
+        ("2011-*", [f"2011-{m:02d}" for m in range(1, 13)]),
+        ("2011-Q*", ["2011-Q1", "2011-Q2", "2011-Q3", "2011-Q4"]),
+        ("2011-02 2011-01..2011-03 2011-02", ["2011-02", "2011-01", "2011-03"]),
+        ("  2011\n", ["2011"]),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_expand_periods_accepts(spec, labels):
+    assert [p.label for p in expand_periods(spec)] == labels
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("", "no periods given"),
+        ("2011-01..2011", "mixes a month and a year"),
+        ("2011-03..2011-01", "runs backwards: write 2011-01..2011-03"),
+        ("2011-13", "invalid period '2011-13'"),
+        ("2011-01..x", "in range '2011-01..x'"),
+        ("abc", "a list holds periods separated by spaces or commas"),
+        ("2011-*-*", "invalid period"),
+        ("$(touch x)", "invalid period"),
+    ],
+)
+def test_expand_periods_rejects_naming_the_token(spec, message):
+    with pytest.raises(PeriodError, match=re.escape(message)):
+        expand_periods(spec)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,18 +18,35 @@ from typing import Any
 
 from .. import __version__
 from ..config import PROJECT_ROOT, get_settings
-from ..exceptions import ParameterError, ReportExecutionError
+from ..exceptions import ParameterError, ReportExecutionError, ReportsDirError
 from ..log import logger
 from ..periods import Period, parse_period
-from ..warehouse import SQL_DIR, data_fingerprint, ensure_schema, get_engine
+from ..warehouse import (
+    SQL_DIR,
+    data_fingerprint,
+    data_range,
+    ensure_schema,
+    get_engine,
+    schema_is_current,
+)
 from .params import load_params
-from .publish import keep_failed, latest_manifest, publish_version, staging_dir
+from .publish import (
+    discard_staging,
+    keep_failed,
+    latest_manifest,
+    publish_version,
+    remove_stale_staging,
+    reports_dir_error,
+    staging_dir,
+)
 
-__all__ = ["BuildResult", "build_report", "code_version", "TEMPLATES_DIR"]
+__all__ = ["BuildResult", "build_report", "code_version", "prepare_warehouse", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = PROJECT_ROOT / "notebooks"
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a name, never a path
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole lgs_analysis package
+# read-only file system, disk full, quota, permission denied
+_WRITE_FAILURE = re.compile(r"\[Errno (?:13|28|30|122)\]")
 
 
 @dataclass(frozen=True)
@@ -110,9 +126,18 @@ def _execute(
             log_output=False,
             cwd=str(PROJECT_ROOT),
             request_save_on_cell_execute=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # CRITICAL: jupyter_client interrupts a kernel as it shuts it down, and an
+            # idle kernel logs that SIGINT at ERROR ("KeyboardInterrupt caught in kernel"),
+            # often under load (batches). A cell's error still fails the run.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except pm.PapermillExecutionError as exc:
+        if _WRITE_FAILURE.search(str(exc.evalue)):  # the kernel could not write its tables
+            raise ReportsDirError(
+                f"report {period.label}: cannot write under {executed.parent.parent}: "
+                f"{exc.evalue}. Nothing was published; free space or fix the folder's "
+                "permissions (or set LGS_REPORTS_DIR), then run again"
+            ) from None
         kept = keep_failed(executed, reports_dir, period.label)
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         raise ReportExecutionError(
@@ -122,11 +147,44 @@ def _execute(
         ) from None
 
 
+def prepare_warehouse(database_url: str) -> None:
+    """Give the warehouse this code's schema, and demo data if it is empty.
+
+    Writes only when needed (checked on a read-only connection), so that reports
+    running side by side on a DuckDB file all open it read-only.
+
+    Raises
+    ------
+    MixedDataError
+        When the warehouse holds demo and real lines together.
+    """
+    from ..ingest.demo import ensure_data
+
+    engine = get_engine(database_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            ready = schema_is_current(conn)
+        if ready:
+            with engine.connect() as conn:
+                ready = data_range(conn)[2] > 0
+    finally:
+        engine.dispose()
+    if ready:
+        return
+    engine = get_engine(database_url)
+    try:
+        ensure_schema(engine)
+        ensure_data(engine)
+    finally:
+        engine.dispose()  # release the DuckDB file before the read-only opens
+
+
 def build_report(
     period: str | Period,
     overrides: dict[str, Any] | None = None,
     force: bool = False,
     template: str = "rfm_report",
+    update_index: bool = True,
 ) -> BuildResult:
     """Execute, render and publish the report for ``period``.
 
@@ -140,6 +198,9 @@ def build_report(
         Publish a new version even when the latest one is up to date.
     template : str
         Template name in ``notebooks/`` (default: rfm_report).
+    update_index : bool (default: True)
+        Rewrite ``reports/index.html`` after publishing (a batch writes it once, at
+        its end).
 
     Raises
     ------
@@ -150,7 +211,6 @@ def build_report(
     ReportExecutionError
         When the template fails; nothing is published.
     """
-    from ..ingest.demo import ensure_data
     from .data import check_period_has_data
     from .index import version_reason, write_index
     from .render import render_html, render_pdf
@@ -169,10 +229,9 @@ def build_report(
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    engine = get_engine(settings.database_url)
+    prepare_warehouse(settings.database_url)
+    engine = get_engine(settings.database_url, read_only=True)  # reports only read
     try:
-        ensure_schema(engine)
-        ensure_data(engine)
         with engine.connect() as conn:
             check_period_has_data(conn, period)
             fingerprint = data_fingerprint(conn)
@@ -204,6 +263,7 @@ def build_report(
         if latest and latest.get("run_key") == run_key
         else version_reason(identity, latest)
     )
+    remove_stale_staging(period_dir)
     staging = staging_dir(period_dir)
     try:
         executed = staging / "report.ipynb"
@@ -218,6 +278,14 @@ def build_report(
         )
         timings["execute_s"] = time.perf_counter() - t
         metrics = _read_metrics(executed)
+        read = metrics.get("data_fingerprint")
+        if read and read != identity["data_fingerprint"]:
+            # a load committed between the check above and the kernel's snapshot: the
+            # manifest describes the data the report read, not the data checked before
+            logger.info("report %s: the data changed before the report read it", period.label)
+            identity["data_fingerprint"] = read
+            run_key = _run_key(identity)
+            reason = "new data (loaded while the report was starting)"
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
 
         import nbformat
@@ -246,9 +314,13 @@ def build_report(
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         version_dir = publish_version(staging, period_dir)
+    except OSError as exc:
+        discard_staging(staging, period_dir)
+        raise reports_dir_error(exc, period_dir) or exc from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_staging(staging, period_dir)
         raise
-    write_index(settings.reports_dir)
+    if update_index:
+        write_index(settings.reports_dir)
     logger.debug("published %s", version_dir)
     return BuildResult(period, version_dir, created=True, timings=timings)

@@ -20,6 +20,7 @@ from ..exceptions import PeriodError
 from ..formatting import format_count, format_datetime, format_money, format_pct, plural
 from ..periods import Period, parse_period
 from .delivery_log import read_deliveries, read_pending
+from .publish import exclusive_lock
 
 __all__ = ["write_index", "render_index", "collect_index_entries", "version_reason"]
 
@@ -267,11 +268,16 @@ def render_index(entries: list[dict[str, Any]], generated_at: datetime | None = 
 
 
 def write_index(reports_dir: Path) -> Path:
-    """Write ``<reports_dir>/index.html`` atomically and return its path."""
+    """Write ``<reports_dir>/index.html`` atomically and return its path.
+
+    Writers take turns (``.index.lock``), so the last one to finish lists every
+    version published before it.
+    """
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     target = reports_dir / "index.html"
-    tmp = reports_dir / f".index-{uuid.uuid4().hex[:8]}.html.tmp"
-    tmp.write_text(render_index(collect_index_entries(reports_dir)), encoding="utf-8")
-    os.replace(tmp, target)
+    with exclusive_lock(reports_dir / ".index.lock"):
+        tmp = reports_dir / f".index-{uuid.uuid4().hex[:8]}.html.tmp"
+        tmp.write_text(render_index(collect_index_entries(reports_dir)), encoding="utf-8")
+        os.replace(tmp, target)
     return target

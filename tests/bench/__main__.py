@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ["loading", "demo", "report", "analyses", "etl", "scale"]
+SECTIONS = ["loading", "demo", "report", "analyses", "etl", "hostile", "scale"]
 
 
 def main() -> int:

@@ -1,0 +1,1 @@
+-- DuckDB: nothing to do; one read-write process holds the file at a time.

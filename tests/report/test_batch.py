@@ -1,0 +1,142 @@
+"""Many periods in one command: real `make reports` / `lgs reports` runs, workers in parallel.
+
+Each period's figures are checked against the raw lines read here with pandas; a period
+without data fails alone, named, and the index is written once, after every version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from lgs_analysis.ingest.demo import load_demo
+from lgs_analysis.warehouse import get_engine
+
+from ..conftest import create_pg_database, drop_pg_database
+
+PROJECT = Path(__file__).resolve().parents[2]
+LGS = str(Path(sys.executable).parent / "lgs")
+DEMO_ROWS = 60_000
+
+
+def _env(url: str, reports: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LGS_")}
+    return {**env, "LGS_DATABASE_URL": url, "LGS_REPORTS_DIR": str(reports)}
+
+
+def _make(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(PROJECT), "reports", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def _expected(lines: pd.DataFrame, start: str, end: str) -> dict[str, float]:
+    """Invoices, customers and net sales of [start, end), from the raw lines."""
+    rows = lines[(lines["invoice_date"] >= start) & (lines["invoice_date"] < end)]
+    return {
+        "invoices": rows["invoice_no"].nunique(),
+        "active_customers": rows["customer_id"].dropna().nunique(),
+        "net_sales": round(float((rows["quantity"] * rows["unit_price"].astype(float)).sum()), 2),
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory) -> tuple[str, pd.DataFrame]:
+    path = tmp_path_factory.mktemp("batch") / "warehouse.duckdb"
+    engine = get_engine(f"duckdb:///{path}")
+    load_demo(engine, n_rows=DEMO_ROWS)
+    engine.dispose()
+    with duckdb.connect(str(path), read_only=True) as conn:
+        lines = conn.execute(
+            "select invoice_no, quantity, unit_price, customer_id, invoice_date from retail"
+        ).fetch_df()
+    return f"duckdb:///{path}", lines
+
+
+def test_make_reports_builds_each_period_and_names_the_failure(demo_warehouse, tmp_path):
+    url, lines = demo_warehouse
+    reports = tmp_path / "reports"
+    env = _env(url, reports)
+    done = _make(env, "PERIODS=2011-01..2011-03 2011-Q1 1995-01", "JOBS=2")
+    assert done.returncode != 0
+    assert "make: *** [Makefile" in done.stderr and "Error 3" in done.stderr  # NoDataError
+    assert "1 of 5 periods failed (1995-01)" in done.stderr
+    assert "1995-01: FAILED (exit 3): no data for period 1995-01" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "reports: 5 of 5 reports done" in done.stderr  # plain progress without a terminal
+    assert not (reports / "1995-01").exists()
+
+    windows = {
+        "2011-01": ("2011-01-01", "2011-02-01"),
+        "2011-02": ("2011-02-01", "2011-03-01"),
+        "2011-03": ("2011-03-01", "2011-04-01"),
+        "2011-Q1": ("2011-01-01", "2011-04-01"),
+    }
+    index = reports / "index.html"
+    for period, (start, end) in windows.items():
+        version = reports / period / "v001"
+        assert (version / "report.pdf").is_file(), period
+        metrics = json.loads((version / "metrics.json").read_text())
+        assert {k: metrics[k] for k in ("invoices", "active_customers", "net_sales")} == (
+            _expected(lines, start, end)
+        ), period
+        assert f"{period}/v001/report.html" in index.read_text()
+        # written once, at the end: after every version was published
+        assert index.stat().st_mtime >= (version / "manifest.json").stat().st_mtime
+
+    again = _make(env, "PERIODS=2011-01..2011-03")
+    assert again.returncode == 0, again.stderr
+    assert "3 periods" in again.stdout and "0 published, 3 up to date, 0 failed" in again.stdout
+    assert not list(reports.glob("*/v002"))
+
+
+def test_reports_month_wildcard_with_one_worker(demo_warehouse, tmp_path):
+    url, _ = demo_warehouse
+    env = {**_env(url, tmp_path / "reports"), "LGS_PERIODS": "2010-Q*", "LGS_JOBS": "1"}
+    done = subprocess.run([LGS, "reports"], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "4 periods in" in done.stdout and "with 1 worker: 4 published" in done.stdout
+    for quarter in ("2010-Q1", "2010-Q2", "2010-Q3", "2010-Q4"):
+        assert (tmp_path / "reports" / quarter / "v001" / "report.html").is_file()
+
+
+def test_reports_bad_list_exits_before_work(demo_warehouse, tmp_path):
+    url, _ = demo_warehouse
+    done = _make(_env(url, tmp_path / "reports"), "PERIODS=2011-03..2011-01")
+    assert done.returncode != 0
+    assert "runs backwards: write 2011-01..2011-03" in done.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.postgres
+def test_reports_on_postgres(pg_server, tmp_path):
+    url = create_pg_database(pg_server, "lgs_t_batch")
+    try:
+        engine = get_engine(url)
+        load_demo(engine, n_rows=DEMO_ROWS)
+        engine.dispose()
+        env = _env(url, tmp_path / "reports")
+        done = subprocess.run(
+            [LGS, "reports", "--periods", "2011-04 2011-05", "--jobs", "2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        drop_pg_database(url)
+    assert done.returncode == 0, done.stderr
+    assert "2 published, 0 up to date, 0 failed" in done.stdout
+    for period in ("2011-04", "2011-05"):
+        assert (tmp_path / "reports" / period / "v001" / "report.pdf").is_file()
