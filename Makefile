@@ -3,7 +3,7 @@
 # pyproject.toml has changed.
 #
 # Values given on the command line (PERIOD, PERIODS, JOBS, PARAMS, SOURCE, FORCE, RESEND,
-# DRY_RUN)
+# DRY_RUN, NEW_SOURCE)
 # are untrusted: wrappers fill them in. They reach `lgs` only through the environment,
 # taken with $(value ...), so neither make nor the shell ever expands or runs them; no
 # recipe line below contains one.
@@ -22,8 +22,9 @@ export LGS_SOURCE = $(value SOURCE)
 export LGS_FORCE = $(value FORCE)
 export LGS_RESEND = $(value RESEND)
 export LGS_DRY_RUN = $(value DRY_RUN)
+export LGS_NEW_SOURCE = $(value NEW_SOURCE)
 # make would export the raw command-line variables too, expanding them on the way
-unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN
+unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN NEW_SOURCE
 
 .PHONY: help venv report reports load etl etl-status drop-demo monthly test bench lint clean
 
@@ -33,7 +34,7 @@ help:
 	@echo "                                   many periods in parallel (also \"2011-Q1 2011-Q2\","
 	@echo "                                   \"2011-*\"); up-to-date ones are skipped"
 	@echo "make load SOURCE=path/to/file      CSV, CSV.GZ, XLSX or the OLTP SQL dump"
-	@echo "make etl                           sync from the OLTP database (LGS_SOURCE_URL)"
+	@echo "make etl [NEW_SOURCE=1]            sync from the OLTP database (LGS_SOURCE_URL)"
 	@echo "make etl-status                    the last ETL runs"
 	@echo "make drop-demo                     remove the generated demo data"
 	@echo "make monthly [PERIOD=2011-11] [DRY_RUN=1] [RESEND=1]"

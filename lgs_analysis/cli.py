@@ -77,11 +77,17 @@ def drop_demo() -> None:
     type=click.IntRange(min=0),
     help="Days before the watermark read again each run (late lines, cancellations).",
 )
-def etl(source_url: str | None, overlap_days: int) -> None:
+@click.option(
+    "--new-source",
+    is_flag=True,
+    envvar="LGS_NEW_SOURCE",
+    help="Accept a second, different source database beside the one already synced.",
+)
+def etl(source_url: str | None, overlap_days: int, new_source: bool) -> None:
     """Sync new and changed lines from the OLTP database (LGS_SOURCE_URL) into the warehouse."""
     from .ingest.etl import run_etl
 
-    result = run_etl(source_url=source_url, overlap_days=overlap_days)
+    result = run_etl(source_url=source_url, overlap_days=overlap_days, new_source=new_source)
     click.echo(result.summary())
 
 

@@ -99,4 +99,4 @@ def redact_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a SQLAlchemy URL: hide everything after the scheme
-        return url.split("://", 1)[0] + "://***"
+        return url.split("://", 1)[0] + "://***" if "://" in url else "***"

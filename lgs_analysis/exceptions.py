@@ -77,6 +77,13 @@ class DeliveryError(LgsError):
     exit_code = 7
 
 
+class ReportsDirError(LgsError):
+    """The reports folder cannot be written (read-only, full, not a folder); nothing was
+    published."""
+
+    exit_code = 8
+
+
 class LockedError(LgsError):
     """Another run holds the lock; this run did nothing."""
 
@@ -112,6 +119,7 @@ EXIT_CODES = {
         MixedDataError,
         ReportExecutionError,
         DeliveryError,
+        ReportsDirError,
         LockedError,
         BatchError,
     )

@@ -199,12 +199,16 @@ def accepted_years() -> tuple[int, int]:
     return settings.earliest_date.year, latest.year
 
 
-def last_complete_month(last_at: date | datetime) -> Period:
-    """The last calendar month that ends on or before the day after ``last_at``.
+def last_complete_month(last_at: date | datetime, today: date | None = None) -> Period:
+    """The last calendar month that ends on or before the day after ``last_at``, and never
+    one that has not ended by ``today`` (default: the real date).
 
-    Data that runs to 2011-12-09 gives 2011-11; data that runs to 2011-11-30 gives 2011-11.
+    Data that runs to 2011-12-09 gives 2011-11; data that runs to 2011-11-30 gives 2011-11;
+    data dated 2999-12-31 gives last month, not 2999-12.
     """
     day = last_at.date() if isinstance(last_at, datetime) else last_at
+    yesterday = date.fromordinal((today or date.today()).toordinal() - 1)
+    day = min(day, yesterday)
     first_of_month = date(day.year, day.month, 1)
     if add_months(first_of_month, 1) == date.fromordinal(day.toordinal() + 1):
         return _from_start("month", first_of_month)  # last_at is the month's last day

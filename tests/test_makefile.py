@@ -90,5 +90,5 @@ def test_make_help_names_every_variable():
         text=True,
         check=True,
     )
-    for name in ("PERIOD", "FORCE", "PARAMS", "SOURCE", "DRY_RUN", "RESEND"):
+    for name in ("PERIOD", "FORCE", "PARAMS", "SOURCE", "DRY_RUN", "RESEND", "NEW_SOURCE"):
         assert name in done.stdout

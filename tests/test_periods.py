@@ -87,6 +87,13 @@ def test_parse_period_bounds_years_to_what_a_warehouse_holds(text):
         parse_period(text)
 
 
+def test_last_complete_month_is_never_in_the_future():
+    """Lines dated 2999-12-31 must not make `make monthly` pick 2999-12 (issue 11)."""
+    assert last_complete_month(date(2999, 12, 31), today=date(2026, 11, 25)).label == "2026-10"
+    assert last_complete_month(date(2026, 11, 30), today=date(2026, 12, 1)).label == "2026-11"
+    assert last_complete_month(date(2011, 12, 9), today=date(2026, 11, 25)).label == "2011-11"
+
+
 @pytest.mark.parametrize(
     "spec, labels",
     [

@@ -9,8 +9,10 @@ with backoff; permanent ones (authentication, a rejected recipient) raise
 before the message is transmitted, or nobody gets it.
 
 While a send is under way, ``deliveries/pending.json`` names it; a run killed in that
-window leaves it behind, and the next run refuses to send (the message may have gone
-out) until it is told ``resend``. A per-period lock stops two runs sending at once.
+window leaves it behind, and so does a send whose outcome is unknown (the server got
+the whole message but its reply never came: ``"status": "unknown"``, never retried).
+The next run refuses to send (the message may have gone out) until it is told
+``resend``. A per-period lock stops two runs sending at once.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from ..report.delivery_log import (
     write_json_atomic,
 )
 from .config import DeliveryConfig, load_delivery_config
-from .smtp import send_message, server_name
+from .smtp import OutcomeUnknown, send_message, server_name
 
 __all__ = ["DeliveryResult", "send_report", "write_eml"]
 
@@ -142,11 +144,16 @@ def send_report(
         earlier = period_deliveries(period_dir)
         pending = read_pending(period_dir)
         if pending and not resend and not dry_run:
+            what = (
+                "the SMTP server got the whole message but never confirmed it"
+                if pending.get("status") == "unknown"
+                else "an earlier run stopped while emailing it"
+            )
             raise DeliveryError(
-                f"an earlier run stopped while emailing {pending.get('version')} of "
-                f"{period_dir.name} (Message-ID {pending.get('message_id')}, started "
-                f"{pending.get('started_at')}); it may have been delivered. Check the "
-                "recipients' mailboxes, then run again with RESEND=1"
+                f"not sending {period_dir.name} again: {what} ({pending.get('version')}, "
+                f"Message-ID {pending.get('message_id')}, started {pending.get('started_at')}), "
+                "so it may have been delivered. Check the recipients' mailboxes, then run "
+                "again with RESEND=1 if it did not arrive"
             )
         if earlier and not resend and not dry_run:
             logger.info("%s", _already(earlier))
@@ -186,6 +193,17 @@ def send_report(
             accepted = send_message(
                 message, settings, config.max_attempts, config.retry_backoff_seconds
             )
+        except OutcomeUnknown as exc:
+            write_json_atomic(
+                pending_marker,
+                {**(read_pending(period_dir) or {}), "status": "unknown", "reason": str(exc)},
+            )
+            raise DeliveryError(
+                f"email of {period_dir.name}/{version_dir.name} (Message-ID "
+                f"{message['Message-ID']}): outcome unknown: {exc}. Recorded in "
+                f"{pending_marker}; check the recipients' mailboxes, then run again with "
+                "RESEND=1 only if it did not arrive"
+            ) from exc
         except BaseException as exc:
             if isinstance(exc, DeliveryError | ConfigError):  # surely not delivered
                 pending_marker.unlink(missing_ok=True)

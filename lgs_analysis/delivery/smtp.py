@@ -7,6 +7,7 @@ permanent ones (authentication, a rejected recipient, an untrusted certificate) 
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -20,7 +21,12 @@ from ..config import Settings, get_settings
 from ..exceptions import ConfigError, DeliveryError
 from ..log import logger
 
-__all__ = ["send_message", "server_name"]
+__all__ = ["send_message", "server_name", "OutcomeUnknown"]
+
+
+class OutcomeUnknown(DeliveryError):
+    """The whole message reached the server but its reply never came (timeout, dropped
+    connection): it may have been delivered. Never retried automatically."""
 
 
 def server_name(settings: Settings) -> str:
@@ -94,15 +100,43 @@ def _deliver_once(
         if refused:
             smtp.rset()
             raise smtplib.SMTPRecipientsRefused(refused)
-        code, response = smtp.data(message)  # raises only if DATA itself is refused
+        code, response = _data(smtp, message, settings)
         if code != 250:  # the server did not accept the message
             raise smtplib.SMTPDataError(code, response)
         return code, _text(response)
+    except OutcomeUnknown:
+        smtp.close()  # the server stopped answering: QUIT would only wait again
+        raise
     finally:
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
+        if smtp.sock is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+_DOT = re.compile(rb"(?m)^\.")
+
+
+def _data(smtp: smtplib.SMTP, message: bytes, settings: Settings) -> tuple[int, bytes]:
+    """DATA, as ``smtplib.SMTP.data`` does it, but telling apart a failure before the
+    message was transmitted (safe to retry) from one after (:class:`OutcomeUnknown`)."""
+    smtp.putcmd("data")
+    code, response = smtp.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, response)
+    body = _DOT.sub(b"..", message)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    smtp.send(body + b".\r\n")
+    try:
+        return smtp.getreply()
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        raise OutcomeUnknown(
+            f"{server_name(settings)} received the whole message but did not confirm it "
+            f"within {settings.smtp_timeout:g} s (LGS_SMTP_TIMEOUT): {exc}. It may have "
+            "been delivered, so it is not sent again automatically"
+        ) from exc
 
 
 def _classify(exc: BaseException, settings: Settings) -> tuple[bool, str]:
@@ -165,6 +199,8 @@ def send_message(
 
     Raises
     ------
+    OutcomeUnknown
+        When the server got the whole message but its reply did not come: not retried.
     DeliveryError
         On a permanent failure (authentication, a rejected recipient, TLS trust), or
         when the last attempt fails; the message names the server and the reason.
@@ -176,6 +212,8 @@ def send_message(
     for attempt in range(1, max_attempts + 1):
         try:
             code, response = _deliver_once(data, sender, recipients, settings)
+        except OutcomeUnknown:
+            raise
         except Exception as exc:  # noqa: BLE001 - classified, then re-raised or retried
             transient, reason = _classify(exc, settings)
             if not transient:

@@ -40,6 +40,7 @@ from ..log import logger
 from ..progress import Progress
 from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine
 from .batches import LoadResult, load_batch
+from .limits import check_xlsx_expansion, scan_text
 from .validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA, canonical_columns, validate_rows
 
 __all__ = ["SUPPORTED_FORMATS", "detect_format", "load_file"]
@@ -127,15 +128,7 @@ def load_file(path: str | Path, engine: Engine | None = None, progress: bool = T
     logger.info(
         "loading %s (%s) into %s", path, kind, describe_target(engine.url.render_as_string())
     )
-    try:
-        return _load(engine, source, fingerprint, progress)
-    except _NotUtf8:  # only CSV raises it
-        logger.info("%s is not UTF-8; reading it as Windows-1252", path.name)
-        return _load(engine, _CsvSource(path, encoding="cp1252"), fingerprint, progress)
-
-
-class _NotUtf8(Exception):
-    """Raised inside a CSV read that met bytes that are not UTF-8."""
+    return _load(engine, source, fingerprint, progress)
 
 
 def _load(engine: Engine, source: _Source, fingerprint: str, progress: bool) -> LoadResult:
@@ -362,9 +355,11 @@ class _Source:
 
 
 class _CsvSource(_Source):
-    def __init__(self, path: Path, encoding: str = "utf-8") -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.encoding = encoding
+        self.encoding = encoding = scan_text(path)  # one encoding for the whole file
+        if encoding != "utf-8":
+            logger.info("%s is not UTF-8; reading it as %s", path.name, encoding)
         with _open_binary(path) as fh:
             try:
                 first = fh.readline()
@@ -393,8 +388,6 @@ class _CsvSource(_Source):
                     skip_rows=1,
                 )
             except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
-                if "invalid UTF8" in str(exc) and self.encoding == "utf-8":
-                    raise _NotUtf8(str(exc)) from exc
                 raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
 
 
@@ -462,6 +455,7 @@ def _unescape(match: re.Match[bytes]) -> bytes:
 class _SqlSource(_Source):
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.encoding = scan_text(path)
         found: list[str] = []
         with _open_binary(path) as fh:
             try:
@@ -512,6 +506,7 @@ class _SqlSource(_Source):
                     counter=_LineCounter(first_record=1, line_offset=self.copy_line),
                     parse_options={"delimiter": "\t", "quote_char": False, "escape_char": False},
                     null_values=["\\N"],
+                    encoding="utf8" if self.encoding == "utf-8" else self.encoding,
                     decode=_decode_copy_text,
                 )
             except (pa.ArrowInvalid, OSError, EOFError) as exc:
@@ -567,6 +562,7 @@ class _XlsxSource(_Source):
         from python_calamine import CalamineError, CalamineWorkbook
 
         self.path = path
+        check_xlsx_expansion(path)  # a zip bomb is refused before calamine expands it
         try:
             workbook = CalamineWorkbook.from_path(str(path))
             # parsed once here (to check the header) and read from in chunks()

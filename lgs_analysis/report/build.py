@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import PROJECT_ROOT, get_settings
-from ..exceptions import ParameterError, ReportExecutionError
+from ..exceptions import ParameterError, ReportExecutionError, ReportsDirError
 from ..log import logger
 from ..periods import Period, parse_period
 from ..warehouse import (
@@ -31,13 +30,23 @@ from ..warehouse import (
     schema_is_current,
 )
 from .params import load_params
-from .publish import keep_failed, latest_manifest, publish_version, staging_dir
+from .publish import (
+    discard_staging,
+    keep_failed,
+    latest_manifest,
+    publish_version,
+    remove_stale_staging,
+    reports_dir_error,
+    staging_dir,
+)
 
 __all__ = ["BuildResult", "build_report", "code_version", "prepare_warehouse", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = PROJECT_ROOT / "notebooks"
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a name, never a path
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole lgs_analysis package
+# read-only file system, disk full, quota, permission denied
+_WRITE_FAILURE = re.compile(r"\[Errno (?:13|28|30|122)\]")
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,12 @@ def _execute(
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except pm.PapermillExecutionError as exc:
+        if _WRITE_FAILURE.search(str(exc.evalue)):  # the kernel could not write its tables
+            raise ReportsDirError(
+                f"report {period.label}: cannot write under {executed.parent.parent}: "
+                f"{exc.evalue}. Nothing was published; free space or fix the folder's "
+                "permissions (or set LGS_REPORTS_DIR), then run again"
+            ) from None
         kept = keep_failed(executed, reports_dir, period.label)
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         raise ReportExecutionError(
@@ -248,6 +263,7 @@ def build_report(
         if latest and latest.get("run_key") == run_key
         else version_reason(identity, latest)
     )
+    remove_stale_staging(period_dir)
     staging = staging_dir(period_dir)
     try:
         executed = staging / "report.ipynb"
@@ -262,6 +278,14 @@ def build_report(
         )
         timings["execute_s"] = time.perf_counter() - t
         metrics = _read_metrics(executed)
+        read = metrics.get("data_fingerprint")
+        if read and read != identity["data_fingerprint"]:
+            # a load committed between the check above and the kernel's snapshot: the
+            # manifest describes the data the report read, not the data checked before
+            logger.info("report %s: the data changed before the report read it", period.label)
+            identity["data_fingerprint"] = read
+            run_key = _run_key(identity)
+            reason = "new data (loaded while the report was starting)"
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
 
         import nbformat
@@ -290,8 +314,11 @@ def build_report(
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         version_dir = publish_version(staging, period_dir)
+    except OSError as exc:
+        discard_staging(staging, period_dir)
+        raise reports_dir_error(exc, period_dir) or exc from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_staging(staging, period_dir)
         raise
     if update_index:
         write_index(settings.reports_dir)

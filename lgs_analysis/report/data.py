@@ -22,7 +22,7 @@ from ..escape import markdown_plain, safe_filename, write_csv
 from ..exceptions import NoDataError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
-from ..warehouse import data_range, get_engine, tune_report_session
+from ..warehouse import data_fingerprint, data_range, get_engine, tune_report_session
 from .actions import MISSING_ACTION, Action, load_actions
 
 __all__ = [
@@ -74,6 +74,7 @@ class ReportData:
     actions: pd.DataFrame
     quality: dict[str, int]
     extras: dict[str, Any] = field(default_factory=dict)
+    data_fingerprint: str | None = None
     narrative: list[str] = field(default_factory=list)
 
     @property
@@ -181,8 +182,14 @@ def collect_report_data(
     lookback = int(params["rfm_lookback_months"])
     monetary = str(params["rfm_monetary"])
     rfm_start = period.lookback_start(lookback)
+    # one transaction with one snapshot (REPEATABLE READ on PostgreSQL; DuckDB transactions
+    # are snapshots): every figure, and the fingerprint, describe the same data even if a
+    # load commits while the report runs
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         tune_report_session(conn)
+        fingerprint = data_fingerprint(conn)
         check_not_mixed(conn)
         summary = check_period_has_data(conn, period)
         rng = data_range(conn)
@@ -246,6 +253,7 @@ def collect_report_data(
         actions=_actions(segments, load_actions(), extras.get("clv_by_segment")),
         quality=quality,
         extras=extras,
+        data_fingerprint=fingerprint,
     )
     data.narrative = build_narrative(**narrative_inputs(data))
     return data
@@ -335,6 +343,7 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
         "window_end": window_end.isoformat(),
         "previous_period": data.period.previous().label,
         "is_demo": bool(data.is_demo),
+        "data_fingerprint": data.data_fingerprint,
         "net_sales": s["net_sales"],
         "gross_sales": s["gross_sales"],
         "previous_net_sales": None if base is None else base["net_sales"],

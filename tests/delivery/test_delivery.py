@@ -6,6 +6,7 @@ PNG, customers.csv); one end-to-end test runs ``run_monthly`` on demo data.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -29,7 +30,7 @@ from lgs_analysis.delivery.config import DeliveryConfig, load_delivery_config
 from lgs_analysis.delivery.message import build_message, format_subject
 from lgs_analysis.delivery.send import send_report
 from lgs_analysis.exceptions import ConfigError, DeliveryError
-from lgs_analysis.report.delivery_log import deliveries_path, read_deliveries
+from lgs_analysis.report.delivery_log import deliveries_path, pending_path, read_deliveries
 from lgs_analysis.report.index import write_index
 
 # ---------------------------------------------------------------- a published version
@@ -745,3 +746,57 @@ def test_send_report_implicit_tls(version_dir: Path, tmp_path: Path) -> None:
         settings = settings_for(port, tmp_path, smtp_tls="ssl", smtp_ca_file=str(cert))
         assert send_report(version_dir, config=CONFIG, settings=settings).status == "sent"
     assert len(inbox.messages) == 1
+
+
+class _LateInbox(Inbox):
+    """Takes the message, but answers DATA only after ``delay`` seconds (past the client's
+    timeout): the message is delivered, the client never hears so."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        import asyncio
+
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        await asyncio.sleep(self.delay)
+        return "250 2.0.0 queued"
+
+
+def test_send_report_late_data_reply_is_unknown_never_retried(
+    version_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 11: a server that accepts the message but answers after the client's timeout
+    got 4 copies and a re-run sent a 5th. Now: one copy, recorded as unknown, no retry, and
+    the next run refuses until RESEND=1, with the same Message-ID on every attempt."""
+    inbox = _LateInbox(delay=3.0)
+    with smtp_server(inbox) as port:
+        settings = dataclasses.replace(settings_for(port, tmp_path), smtp_timeout=1.0)
+        with pytest.raises(DeliveryError, match="outcome unknown.*did not confirm it"):
+            send_report(version_dir, config=CONFIG, settings=settings)
+        assert len(inbox.messages) == 1  # CONFIG allows 3 attempts: none was used
+        pending = json.loads(pending_path(version_dir.parent).read_text())
+        assert pending["status"] == "unknown"
+        first_id = inbox.parsed(0)["Message-ID"]
+        assert pending["message_id"] == first_id
+        assert read_deliveries(version_dir) == []
+        with pytest.raises(DeliveryError, match="never confirmed it.*RESEND=1"):
+            send_report(version_dir, config=CONFIG, settings=settings)
+        assert len(inbox.messages) == 1
+        inbox.delay = 0.0
+        result = send_report(version_dir, resend=True, config=CONFIG, settings=settings)
+    assert result.status == "sent" and len(inbox.messages) == 2
+    assert not pending_path(version_dir.parent).exists()
+
+
+def test_send_report_explicit_4xx_after_data_is_still_retried(
+    version_dir: Path, tmp_path: Path
+) -> None:
+    """A server that answers the message with 4xx said it did not take it: that stays a
+    safe retry. Only silence after the whole message is 'unknown'."""
+    inbox = Inbox(data_failures=["451 4.3.0 try again later", "451 4.3.0 try again later"])
+    with smtp_server(inbox) as port:
+        result = send_report(version_dir, config=CONFIG, settings=settings_for(port, tmp_path))
+    assert result.attempts == 3 and len(inbox.messages) == 1

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from lgs_analysis.cli import cli
-from lgs_analysis.exceptions import DataValidationError, LockedError, SourceError
+from lgs_analysis.exceptions import ConfigError, DataValidationError, LockedError, SourceError
 from lgs_analysis.ingest.etl import etl_status, format_etl_status, run_etl, source_key
 from lgs_analysis.ingest.lock import hold_advisory_lock
 from lgs_analysis.warehouse import get_engine
@@ -232,7 +232,7 @@ def test_run_etl_increments_equal_one_full_load(
     runs = etl_status(warehouse_url)
     assert runs["status"].tolist() == ["succeeded"] * 5
     assert runs["count_read"].iloc[-1] == (real_lines["InvoiceDate"] < "2011-03-01").sum()
-    assert runs["source_name"].iloc[0] == source_key(source_url)
+    assert runs["source_name"].iloc[0].startswith("postgresql:")  # the server's identity
 
 
 def test_run_etl_picks_up_late_line_in_overlap(
@@ -505,6 +505,60 @@ def test_run_etl_unreachable_source_names_host_not_password(
 def test_source_key_hides_credentials() -> None:
     key = source_key("postgresql+psycopg2://etl:pw@db.lgs.example:6432/shop?sslmode=require")
     assert key == "postgresql://db.lgs.example:6432/shop"
+
+
+# --- one source is one source ---------------------------------------------------------------
+
+
+def _good_source(url: str) -> None:
+    _source_execute(url, OLTP_TABLE.format(name="retail"))
+    _source_execute(
+        url,
+        "insert into retail values ('536365', '85123A', 'HEART', 6, '2010-12-01 08:26', "
+        "2.55, 17850, 'United Kingdom'), ('536366', '22633', 'HAND WARMER', 6, "
+        "'2010-12-01 08:28', 1.85, 17850, 'United Kingdom')",
+    )
+
+
+def test_run_etl_same_database_under_another_url_is_one_source(
+    source_url: str, pg_server: str, duckdb_url: str
+) -> None:
+    """Issue 11: 127.0.0.1 then localhost doubled the warehouse (1,083,818 rows)."""
+    _good_source(source_url)
+    first = run_etl(source_url, duckdb_url, progress=False)
+    assert first.count_inserted == 2
+    spelled = source_url.replace("127.0.0.1", "localhost", 1)
+    assert spelled != source_url
+    run_etl(spelled, duckdb_url, progress=False)
+    assert _snapshot(duckdb_url)["lines"] == 2  # replaced, not added
+
+    other = create_pg_database(pg_server, prefix="lgs_t_etl_other")
+    try:
+        _good_source(other)
+        with pytest.raises(ConfigError, match="synced from .*NEW_SOURCE=1"):
+            run_etl(other, duckdb_url, progress=False)
+        assert _snapshot(duckdb_url)["lines"] == 2
+        run_etl(other, duckdb_url, progress=False, new_source=True)
+        assert _snapshot(duckdb_url)["lines"] == 4  # a second shop, as the operator said
+    finally:
+        drop_pg_database(other)
+
+
+def test_run_etl_renames_a_source_recorded_by_its_url(source_url: str, duckdb_url: str) -> None:
+    """A warehouse synced by an earlier version keys the source by its URL text."""
+    _good_source(source_url)
+    run_etl(source_url, duckdb_url, progress=False)
+    engine = _engine(duckdb_url)
+    with engine.begin() as conn:
+        for table in ("etl_watermarks", "etl_runs", "load_batches", "quarantine"):
+            conn.execute(
+                text(f"update {table} set source_name = :old"), {"old": source_key(source_url)}
+            )
+    engine.dispose()
+    run_etl(source_url, duckdb_url, progress=False)
+    assert _snapshot(duckdb_url)["lines"] == 2
+    names = etl_status(duckdb_url)["source_name"].unique().tolist()
+    assert len(names) == 1 and names[0].startswith("postgresql:")
 
 
 # --- command line -----------------------------------------------------------------------------

@@ -19,17 +19,17 @@ from sqlalchemy.engine import make_url
 
 from ...config import redact_url
 from ...exceptions import (
-    ConfigError,
     DataValidationError,
     SourceError,
 )
 from ...warehouse import (
     RETAIL_COLUMNS,
+    checked_url,
     describe_target,
     load_sql,
 )
 
-__all__ = ["OltpSource", "source_key", "parse_block"]
+__all__ = ["OltpSource", "source_key", "identity_key", "parse_block"]
 
 _BLOCK_BYTES = 8 << 20  # ~90,000 retail lines of CSV per block
 _QUEUE_BLOCKS = 2  # blocks waiting between the source reader and the warehouse writer
@@ -39,12 +39,16 @@ _END = object()
 
 
 def source_key(source_url: str) -> str:
-    """Name a source by host, port and database (never user or password).
-
-    This is the ``source_name`` of the source's watermark, runs and load batches.
-    """
+    """Name a source by host, port and database as its URL spells them (never user or
+    password): how earlier versions keyed a source, and how messages name it."""
     url = make_url(source_url)
     return f"postgresql://{url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
+def identity_key(system_id: str, database: str, schema: str) -> str:
+    """The ``source_name`` of a source's watermark, runs and batches: what the server says
+    about itself (cluster system identifier, database, schema), not the URL's text."""
+    return f"postgresql:{system_id}/{database}/{schema}.retail"
 
 
 def _pg_sql(name: str) -> str:
@@ -56,14 +60,9 @@ class OltpSource:
     """A checked, read-only connection to the OLTP database."""
 
     def __init__(self, source_url: str) -> None:
-        url = make_url(source_url)
+        url = checked_url(source_url, "LGS_SOURCE_URL", ("postgresql",))
         self.url = source_url
-        self.key = source_key(source_url)
         self.described = describe_target(source_url)
-        if url.get_backend_name() != "postgresql":
-            raise ConfigError(
-                f"LGS_SOURCE_URL must be a PostgreSQL URL, got {redact_url(source_url)}"
-            )
         args: dict[str, Any] = {"connect_timeout": 10, "application_name": "lgs-etl"}
         args.update({k: v for k, v in url.query.items() if isinstance(v, str)})
         args.update(
@@ -83,9 +82,24 @@ class OltpSource:
             ) from exc
         try:
             self.dates_are_text = self._check_columns()
+            self.key = self._identity()
         except BaseException:
             self.close()
             raise
+        self.url_key = source_key(source_url)
+
+    def _identity(self) -> str:
+        """:func:`identity_key` of this source, from the server's own catalog."""
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(_pg_sql("ingest/etl/source_identity"))
+                system_id, database, schema = cur.fetchone()
+        except psycopg2.Error as exc:
+            raise SourceError(
+                f"cannot identify the ETL source, {self.described}: {self._reason(exc)} "
+                "(it needs pg_control_system(), which PostgreSQL grants to every role)"
+            ) from exc
+        return identity_key(system_id, database, schema)
 
     def _reason(self, exc: BaseException) -> str:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

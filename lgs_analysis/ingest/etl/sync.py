@@ -276,7 +276,7 @@ def _sync(
             log(
                 "etl run %s: %s -> %s, reading %s",
                 run_id,
-                source.key,
+                source.url_key,
                 target,
                 f"invoice_date >= {show_time(low)}" if low else "the whole source (first run)",
             )
@@ -398,11 +398,48 @@ def _finish_run(
     return result
 
 
+def check_source(engine: Engine, source: OltpSource, new_source: bool = False) -> None:
+    """Refuse a source other than the one the warehouse syncs from, unless ``new_source``.
+
+    Sources are named by the server's identity (:func:`identity_key`), so one database
+    reached through two spellings of its URL is one source. A source recorded by an
+    earlier version under its URL (``postgresql://host:port/db``) is renamed in place.
+
+    Raises
+    ------
+    ConfigError
+        If the warehouse already syncs from another source and ``new_source`` is False.
+    """
+    with engine.begin() as conn:
+        known = set(run_query(conn, "ingest/etl/known_sources")["source_name"])
+        if source.key in known or not known:
+            return
+        if source.url_key in known:
+            execute_sql_file(
+                conn, "ingest/etl/rename_source", old_name=source.url_key, new_name=source.key
+            )
+            known.discard(source.url_key)
+            if not known - {source.key}:
+                return
+        others = sorted(known - {source.key})
+        if new_source:
+            logger.info("adding %s as a new ETL source beside %s", source.key, ", ".join(others))
+            return
+    raise ConfigError(
+        f"the warehouse is synced from {', '.join(others)}, and LGS_SOURCE_URL now names "
+        f"another source, {source.described} ({source.key}); syncing it too would add its "
+        "lines beside the first source's. If it really is a second shop database, run "
+        "make etl NEW_SOURCE=1 (lgs etl --new-source); if it is the same data moved to a new "
+        "server, load it into a fresh warehouse instead"
+    )
+
+
 def run_etl(
     source_url: str | None = None,
     database_url: str | None = None,
     overlap_days: int = 3,
     progress: bool = True,
+    new_source: bool = False,
 ) -> EtlResult:
     """Sync the source's new and changed lines into the warehouse, in one transaction.
 
@@ -418,6 +455,9 @@ def run_etl(
         cancellations.
     progress : bool (default: True)
         Log the rows copied after every block (at INFO; DEBUG when False).
+    new_source : bool (default: False)
+        Accept a source other than the one the warehouse already syncs from
+        (:func:`check_source`).
 
     Returns
     -------
@@ -467,6 +507,7 @@ def run_etl(
                             f"cannot create the ETL tables in {target}: "
                             f"{str(exc.orig).strip().splitlines()[0]}"
                         ) from exc
+                    check_source(engine, source, new_source)
                     return _sync(engine, source, target, overlap_days, progress)
             finally:
                 engine.dispose()
