@@ -14,6 +14,7 @@ small fraction of the time.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import combinations
 
@@ -33,6 +34,8 @@ __all__ = [
     "fetch_customer_products",
     "rank_top_products",
     "mine_rules",
+    "RuleMining",
+    "mine_basket_rules",
     "frequent_itemsets",
     "select_promotion_pairs",
     "pick_segment_products",
@@ -227,6 +230,53 @@ def mine_rules(
     ValueError
         If a threshold is out of range or ``items`` lacks a column.
     """
+    return mine_basket_rules(
+        items,
+        count_baskets,
+        descriptions,
+        min_support,
+        min_confidence,
+        min_lift,
+        max_rules,
+        max_len,
+    ).rules
+
+
+@dataclass(frozen=True)
+class RuleMining:
+    """What :func:`mine_basket_rules` found.
+
+    ``rules``: the ``max_rules`` strongest rules (columns :data:`RULE_COLUMNS`);
+    ``pair_rules``: every qualifying rule of one product to one product, in the same
+    order; ``count_rules``: how many rules qualify in all.
+    """
+
+    rules: pd.DataFrame
+    pair_rules: pd.DataFrame
+    count_rules: int
+
+
+def mine_basket_rules(
+    items: pd.DataFrame,
+    count_baskets: int,
+    descriptions: pd.Series | dict[str, str] | None = None,
+    min_support: float = 0.02,
+    min_confidence: float = 0.5,
+    min_lift: float = 5.0,
+    max_rules: int = 30,
+    max_len: int = 4,
+) -> RuleMining:
+    """Mine the rules once; name only the strongest, the one-to-one ones, and count them all.
+
+    Parameters and rules as for :func:`mine_rules`. A month of wholesale baskets can hold
+    millions of qualifying rules (2011-01 of the real data: 6.5 million at the default
+    thresholds); they are ranked on their numbers, and only the rules returned are
+    turned into text.
+
+    Returns
+    -------
+    RuleMining
+    """
     _check_columns(items, ["invoice_no", "stock_code"], "basket items")
     _check_fraction("min_support", min_support)
     _check_fraction("min_confidence", min_confidence)
@@ -237,7 +287,7 @@ def mine_rules(
         )
     pairs = items[["invoice_no", "stock_code"]].drop_duplicates()
     if pairs.empty or count_baskets <= 0:
-        return _empty_rules()
+        return RuleMining(_empty_rules(), _empty_rules(), 0)
     if pairs["invoice_no"].nunique() > count_baskets:
         raise ValueError(
             f"count_baskets={count_baskets} is less than the {pairs['invoice_no'].nunique()} "
@@ -250,11 +300,154 @@ def mine_rules(
     # the least basket count is exact, whatever the float
     min_count = math.ceil(min_support * count_baskets - 1e-9)
     counts = frequent_itemsets(onehot, min_count, max_len)
-    rules = _rules_from_counts(counts, count_baskets, min_confidence, min_lift)
-    if not rules:
-        return _empty_rules()
+    found = _RuleArrays.from_counts(counts, count_baskets, min_confidence, min_lift)
+    if found is None:  # item numbers too large for integer keys: count in Python
+        rules = _rules_from_counts(counts, count_baskets, min_confidence, min_lift)
+        strongest_rules = _strongest(rules, max_rules)
+        one_to_one = [r for r in rules if len(r[0]) == 1 and len(r[1]) == 1]
+        count_rules = len(rules)
+    else:
+        strongest_rules = found.rules(found.strongest(max_rules))
+        one_to_one = found.rules(found.one_to_one())
+        count_rules = found.count
+    if not count_rules:
+        return RuleMining(_empty_rules(), _empty_rules(), 0)
     names = dict(descriptions) if descriptions is not None else {}
     codes_of = [str(c) for c in item.categories]
+    strongest = _describe_rules(strongest_rules, codes_of, names).head(max_rules)
+    return RuleMining(strongest, _describe_rules(one_to_one, codes_of, names), count_rules)
+
+
+@dataclass
+class _RuleArrays:
+    """Every qualifying rule as arrays, computed itemset size by itemset size in numpy.
+
+    Itemsets of one size are rows of an integer matrix; the baskets holding a rule's
+    antecedent and consequent are looked up by an integer key of their sorted items
+    (``sum(item * base ** position)``). Same arithmetic as :func:`_rules_from_counts`,
+    so the same floats.
+    """
+
+    support: np.ndarray
+    confidence: np.ndarray
+    lift: np.ndarray
+    block: np.ndarray  # which (itemsets, antecedent positions) block a rule comes from
+    row: np.ndarray  # its itemset's row in that block's matrix
+    blocks: list[tuple[np.ndarray, tuple[int, ...], tuple[int, ...]]]
+
+    @property
+    def count(self) -> int:
+        return len(self.support)
+
+    @classmethod
+    def from_counts(
+        cls, counts: dict[tuple, int], count_baskets: int, min_confidence: float, min_lift: float
+    ) -> _RuleArrays | None:
+        by_size: dict[int, list[tuple]] = {}
+        for itemset in counts:
+            by_size.setdefault(len(itemset), []).append(itemset)
+        if not counts:
+            return None
+        base = max(max(itemset) for itemset in counts) + 1
+        if base ** max(by_size) >= 2**62:
+            return None
+        weights = {k: base ** np.arange(k - 1, -1, -1, dtype=np.int64) for k in by_size}
+        tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for k, itemsets in by_size.items():
+            matrix = np.array(itemsets, dtype=np.int64).reshape(len(itemsets), k)
+            keys = matrix @ weights[k]
+            held = np.fromiter((counts[i] for i in itemsets), np.int64, len(itemsets))
+            order = np.argsort(keys)
+            tables[k] = (matrix, keys[order], held[order])
+
+        def lookup(sub: np.ndarray) -> np.ndarray:
+            _, keys, held = tables[sub.shape[1]]
+            return held[np.searchsorted(keys, sub @ weights[sub.shape[1]])]
+
+        parts: list[tuple[np.ndarray, ...]] = []
+        blocks: list[tuple[np.ndarray, tuple[int, ...], tuple[int, ...]]] = []
+        for k in sorted(by_size):
+            if k < 2:
+                continue
+            matrix = tables[k][0]
+            held = np.fromiter((counts[i] for i in by_size[k]), np.int64, len(matrix))
+            support = held / count_baskets
+            for size in range(1, k):
+                for antecedent in combinations(range(k), size):
+                    consequent = tuple(p for p in range(k) if p not in antecedent)
+                    confidence = held / lookup(matrix[:, list(antecedent)])
+                    lift = confidence / (lookup(matrix[:, list(consequent)]) / count_baskets)
+                    rows = np.flatnonzero((confidence >= min_confidence) & (lift >= min_lift))
+                    blocks.append((matrix, antecedent, consequent))
+                    parts.append(
+                        (
+                            support[rows],
+                            confidence[rows],
+                            lift[rows],
+                            np.full(len(rows), len(blocks) - 1),
+                            rows,
+                        )
+                    )
+        if not parts:
+            empty = np.empty(0)
+            return cls(empty, empty, empty, empty.astype(int), empty.astype(int), [])
+        columns = [np.concatenate(c) for c in zip(*parts, strict=True)]
+        return cls(*columns, blocks)
+
+    def strongest(self, max_rules: int) -> np.ndarray:
+        """Positions of the rules that can rank among the first ``max_rules`` (ties kept)."""
+        if self.count <= max_rules:
+            return np.arange(self.count)
+        if max_rules == 0:
+            return np.arange(0)
+        lift, confidence = np.round(self.lift, 9), np.round(self.confidence, 9)
+        last = np.lexsort((-confidence, -lift))[max_rules - 1]
+        kept = (lift > lift[last]) | ((lift == lift[last]) & (confidence >= confidence[last]))
+        return np.flatnonzero(kept)
+
+    def one_to_one(self) -> np.ndarray:
+        """Positions of the rules of one product to one product."""
+        sizes = np.array([len(b[1]) + len(b[2]) for b in self.blocks], dtype=int)
+        if not len(sizes):
+            return np.arange(0)
+        return np.flatnonzero(sizes[self.block] == 2)
+
+    def rules(self, positions: np.ndarray) -> list[tuple]:
+        """(antecedent, consequent, support, confidence, lift) of the rules at ``positions``."""
+        out = []
+        for p in positions:
+            matrix, antecedent, consequent = self.blocks[self.block[p]]
+            itemset = matrix[self.row[p]]
+            out.append(
+                (
+                    tuple(int(itemset[i]) for i in antecedent),
+                    tuple(int(itemset[i]) for i in consequent),
+                    float(self.support[p]),
+                    float(self.confidence[p]),
+                    float(self.lift[p]),
+                )
+            )
+        return out
+
+
+def _strongest(rules: list[tuple], max_rules: int) -> list[tuple]:
+    """The rules that can rank among the first ``max_rules``: ties on the numbers kept."""
+    if len(rules) <= max_rules:
+        return rules
+    lift = np.round(np.fromiter((r[4] for r in rules), float, len(rules)), 9)
+    confidence = np.round(np.fromiter((r[3] for r in rules), float, len(rules)), 9)
+    order = np.lexsort((-confidence, -lift))
+    if max_rules == 0:
+        return []
+    last = order[max_rules - 1]
+    kept = (lift > lift[last]) | ((lift == lift[last]) & (confidence >= confidence[last]))
+    return [rules[i] for i in np.flatnonzero(kept)]
+
+
+def _describe_rules(rules: list[tuple], codes_of: list[str], names: dict[str, str]) -> pd.DataFrame:
+    """Rules as text, sorted by lift, confidence, then codes (the order of every caller)."""
+    if not rules:
+        return _empty_rules()
 
     def codes(itemset: tuple[int, ...]) -> str:
         return "|".join(sorted(codes_of[i] for i in itemset))
@@ -282,7 +475,7 @@ def mine_rules(
         ascending=[False, False, True, True],
         ignore_index=True,
     )
-    return out.head(max_rules)[RULE_COLUMNS]
+    return out[RULE_COLUMNS]
 
 
 def frequent_itemsets(onehot: np.ndarray, min_count: int, max_len: int) -> dict[tuple, int]:
@@ -317,26 +510,83 @@ def frequent_itemsets(onehot: np.ndarray, min_count: int, max_len: int) -> dict[
         counts[key] = int(together[a, b])
         previous[key] = columns[:, a] & columns[:, b]
     size = 2
+    base = onehot.shape[1] + 1
+    vectorized = base**max_len < 2**62  # itemsets as integer keys, looked up in numpy
     while previous and size < max_len:
         size += 1
+        keep = size < max_len  # the baskets of each itemset, for the next level only
         by_prefix: dict[tuple, list[tuple]] = {}
         for itemset in sorted(previous):
             by_prefix.setdefault(itemset[:-1], []).append(itemset)
         current: dict[tuple, np.ndarray] = {}
+        if vectorized:
+            known = np.sort(np.array([_key(i, base) for i in previous], dtype=np.int64))
         for group in by_prefix.values():
-            for i, left in enumerate(group):
-                for right in group[i + 1 :]:
-                    candidate = (*left, right[-1])
-                    subsets = (candidate[:k] + candidate[k + 1 :] for k in range(size))
-                    if not all(subset in previous for subset in subsets):
-                        continue
-                    held = previous[left] & onehot[:, right[-1]]
-                    count = int(held.sum())
-                    if count >= min_count:
-                        counts[candidate] = count
-                        current[candidate] = held
+            lasts = np.array([itemset[-1] for itemset in group], dtype=np.int64)
+            for i, left in enumerate(group[:-1]):
+                if vectorized:
+                    later = lasts[i + 1 :]
+                    rights, held = _extend(left, later, previous[left], onehot, known, base)
+                else:
+                    rights, held = _extend_slowly(left, group[i + 1 :], previous, onehot)
+                if not len(rights):
+                    continue
+                sums = held.sum(axis=0)
+                for j in np.flatnonzero(sums >= min_count):
+                    candidate = (*left, int(rights[j]))
+                    counts[candidate] = int(sums[j])
+                    if keep:
+                        current[candidate] = held[:, j]
         previous = current
     return counts
+
+
+def _key(itemset: tuple[int, ...], base: int) -> int:
+    key = 0
+    for item in itemset:
+        key = key * base + item
+    return key
+
+
+def _extend(
+    left: tuple[int, ...],
+    rights: np.ndarray,
+    held_left: np.ndarray,
+    onehot: np.ndarray,
+    known: np.ndarray,
+    base: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The last items ``r`` of the candidates ``left + (r,)`` whose every subset is
+    frequent, and the baskets holding each (one column per candidate).
+
+    Dropping ``left``'s last item gives a frequent itemset (``r``'s own group), and
+    dropping ``r`` gives ``left``; the other subsets are looked up by key in ``known``.
+    """
+    ok = np.ones(len(rights), dtype=bool)
+    for k in range(len(left) - 1):
+        prefix = _key(left[:k] + left[k + 1 :], base) * base
+        keys = prefix + rights
+        at = np.searchsorted(known, keys).clip(max=len(known) - 1)
+        ok &= known[at] == keys
+    rights = rights[ok]
+    return rights, held_left[:, None] & onehot[:, rights]
+
+
+def _extend_slowly(
+    left: tuple[int, ...],
+    others: list[tuple],
+    previous: dict[tuple, np.ndarray],
+    onehot: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_extend`, a candidate at a time (item numbers too large for keys)."""
+    rights = []
+    for right in others:
+        candidate = (*left, right[-1])
+        subsets = (candidate[:k] + candidate[k + 1 :] for k in range(len(candidate)))
+        if all(subset in previous for subset in subsets):
+            rights.append(right[-1])
+    chosen = np.array(rights, dtype=np.int64)
+    return chosen, previous[left][:, None] & onehot[:, chosen]
 
 
 def _rules_from_counts(

@@ -68,26 +68,26 @@ def collect_marketing(
     products, count_baskets = basket.fetch_products(conn, period.start, period.end)
     items = basket.fetch_basket_items(conn, period.start, period.end, float(params["min_support"]))
     descriptions = products.set_index("stock_code")["description"]
-    all_rules = basket.mine_rules(
+    mined = basket.mine_basket_rules(
         items,
         count_baskets,
         descriptions,
         min_support=float(params["min_support"]),
         min_confidence=float(params["min_confidence"]),
         min_lift=float(params["min_lift"]),
-        max_rules=len(items) + 1,
+        max_rules=int(params["max_rules"]),
         max_len=int(params["max_itemset_size"]),
     )
-    rules = all_rules.head(int(params["max_rules"]))
+    rules = mined.rules
     top_products = basket.rank_top_products(products, int(params["top_products"]))
     customer_products = basket.fetch_customer_products(conn, rfm_start, period.end)
     segment_products = basket.pick_segment_products(
-        customer_products, scored, FOCUS_SEGMENTS, all_rules, descriptions
+        customer_products, scored, FOCUS_SEGMENTS, mined.pair_rules, descriptions
     )
     out.update(
         count_baskets=count_baskets,
         count_frequent_items=int(items["stock_code"].nunique()),
-        count_qualifying_rules=len(all_rules),
+        count_qualifying_rules=mined.count_rules,
         rules=rules,
         promotion_pairs=basket.select_promotion_pairs(rules, top_n=10),
         top_products=top_products,

@@ -270,13 +270,13 @@ def render_index(entries: list[dict[str, Any]], generated_at: datetime | None = 
 def write_index(reports_dir: Path) -> Path:
     """Write ``<reports_dir>/index.html`` atomically and return its path.
 
-    Writers take turns (``.index.lock``), so the last one to finish lists every
+    Writers take turns (a lock on ``reports_dir``), so the last one to finish lists every
     version published before it.
     """
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     target = reports_dir / "index.html"
-    with exclusive_lock(reports_dir / ".index.lock"):
+    with exclusive_lock(reports_dir):
         tmp = reports_dir / f".index-{uuid.uuid4().hex[:8]}.html.tmp"
         tmp.write_text(render_index(collect_index_entries(reports_dir)), encoding="utf-8")
         os.replace(tmp, target)

@@ -3,8 +3,8 @@
 A version is built in a hidden staging directory beside its final place and
 renamed into place in one step, so a reader never sees half a report. Versions
 are immutable; ``latest`` is a symlink swapped atomically. Runs of the same period
-at once take their numbers in turn, under an exclusive lock on
-``<period>/.publish.lock``, so each gets its own number and ``latest`` ends on the
+at once take their numbers in turn, under an exclusive lock on the
+``<period>`` directory, so each gets its own number and ``latest`` ends on the
 highest.
 """
 
@@ -156,13 +156,14 @@ def _swap_symlink(link: Path, target_name: str) -> None:
 
 
 @contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block.
+def exclusive_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``directory`` itself (created if missing) for the block.
 
-    Waits while another process holds it; the kernel releases it if the holder dies.
+    Waits while another process holds it; the kernel releases it if the holder dies. Locking
+    the directory, not a file in it, leaves nothing behind.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -173,11 +174,11 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 def publish_version(staging: Path, period_dir: Path) -> Path:
     """Rename ``staging`` to the next ``vNNN`` and point ``latest`` at it.
 
-    The rename is atomic. Concurrent publishers of a period take turns under
-    ``.publish.lock``; should another writer still have taken the number first (an
+    The rename is atomic. Concurrent publishers of a period take turns under a lock on
+    ``period_dir``; should another writer still have taken the number first (an
     older version of this code), the next one is used.
     """
-    with exclusive_lock(period_dir / ".publish.lock"):
+    with exclusive_lock(period_dir):
         return _publish_locked(staging, period_dir)
 
 

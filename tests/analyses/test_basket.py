@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -197,3 +198,23 @@ def test_mine_rules_equals_mlxtend_on_real_data(real_duckdb_url, start, end, max
     assert got.keys() == want.keys() and len(got) >= 50
     for key, values in got.items():
         assert values == pytest.approx(want[key], rel=1e-12), key
+
+
+def test_mine_basket_rules_ranks_names_and_counts_like_the_full_list():
+    # 400 baskets from 12 products, some always bought together: thousands of rules
+    rng = np.random.default_rng(7)
+    rows = []
+    for invoice in range(400):
+        bundle = ["A", "B", "C", "D"] if invoice % 3 == 0 else []
+        extra = list(rng.choice(list("EFGHIJKL"), size=rng.integers(1, 6), replace=False))
+        rows += [(f"{invoice}", code) for code in bundle + extra]
+    items = pd.DataFrame(rows, columns=["invoice_no", "stock_code"])
+    every = basket.mine_rules(items, 420, None, 0.02, 0.1, 1.0, 10**9, 4)
+    mined = basket.mine_basket_rules(items, 420, None, 0.02, 0.1, 1.0, 7, 4)
+    assert mined.count_rules == len(every) > 1000
+    pd.testing.assert_frame_equal(mined.rules, every.head(7))
+    one_to_one = every[
+        ~every["antecedent_codes"].str.contains("|", regex=False)
+        & ~every["consequent_codes"].str.contains("|", regex=False)
+    ].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mined.pair_rules, one_to_one)
