@@ -126,10 +126,6 @@ def _execute(
             log_output=False,
             cwd=str(PROJECT_ROOT),
             request_save_on_cell_execute=False,
-            # the kernel is thrown away once its cells are done and their outputs received:
-            # kill it instead of asking it to exit, which made Python free every frame and
-            # module first (3.1 s of the real 2011 report's 13.2 s of execution)
-            shutdown_kernel="immediate",
             # CRITICAL: jupyter_client interrupts a kernel as it shuts it down, and an
             # idle kernel logs that SIGINT at ERROR ("KeyboardInterrupt caught in kernel"),
             # often under load (batches). A cell's error still fails the run.
