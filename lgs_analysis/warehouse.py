@@ -52,7 +52,7 @@ __all__ = [
     "ensure_schema",
     "schema_hash",
     "schema_is_current",
-    "refresh_statistics",
+    "refresh_derived",
     "tune_report_session",
     "bulk_insert",
     "describe_target",
@@ -249,7 +249,7 @@ def _spark_engine(url: str, check: bool) -> SparkEngine:
         url,
         get_settings().spark_warehouse,
         schema_sql=load_sql("schema/tables") + ";\n" + load_sql("schema/etl_tables"),
-        view_sql=load_sql("schema/retail_lines", "spark"),
+        view_sql=[load_sql(name, "spark") for name in _VIEW_FILES],
     )
     if check:
         engine.check()
@@ -415,7 +415,9 @@ def execute_sql_file(conn: Connection, name: str, **params: Any) -> None:
             conn.execute(text(statement), used)
 
 
-_SCHEMA_FILES = ("schema/tables", "schema/indexes", "schema/retail_lines")
+# the views over the tables, in order (on PostgreSQL retail_invoices is a derived table)
+_VIEW_FILES = ("schema/retail_lines", "schema/invoice_parts", "schema/retail_invoices")
+_SCHEMA_FILES = ("schema/tables", "schema/indexes", *_VIEW_FILES)
 
 
 def schema_hash() -> str:
@@ -436,13 +438,17 @@ def ensure_schema(engine: Engine) -> None:
     On PostgreSQL a transaction-level advisory lock makes concurrent calls wait for each
     other (two ``create or replace view`` at once fail there). The schema's hash is
     recorded, so that readers can tell a current schema without writing
-    (:func:`schema_is_current`). A Spark warehouse creates its own tables.
+    (:func:`schema_is_current`); when it differs, the derived tables are dropped and
+    rebuilt from their new definition. A Spark warehouse creates its own tables.
     """
     if isinstance(engine, SparkEngine):
         engine.ensure_schema()
         return
+    current = schema_is_current(engine)  # outside the transaction: a failed read aborts one
     with engine.begin() as conn:
         execute_sql_file(conn, "warehouse/schema_lock")
+        if not current:  # derived tables are rebuilt from a changed definition
+            execute_sql_file(conn, "schema/drop_derived")
         for name in _SCHEMA_FILES:
             execute_sql_file(conn, name)
         execute_sql_file(conn, "schema/schema_version", schema_hash=schema_hash())
@@ -460,9 +466,10 @@ def schema_is_current(conn: Connection | Engine) -> bool:
     return not found.empty and found["schema_hash"].iloc[0] == schema_hash()
 
 
-def refresh_statistics(conn: Connection) -> None:
-    """Refresh the planner's statistics of the tables a load changed (PostgreSQL)."""
-    execute_sql_file(conn, "warehouse/analyze")
+def refresh_derived(conn: Connection) -> None:
+    """After a write to retail, in its transaction: refill the derived tables and the
+    planner's statistics (PostgreSQL; DuckDB and Spark derive on read)."""
+    execute_sql_file(conn, "warehouse/refresh")
 
 
 def tune_report_session(conn: Connection) -> None:

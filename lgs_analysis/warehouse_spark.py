@@ -206,23 +206,27 @@ class SparkEngine:
 
     ``connect()`` opens a read snapshot; ``begin()`` a write transaction (see the module
     docstring). ``schema_sql`` holds the ``create table`` statements (for the Parquet
-    schemas) and ``view_sql`` the Spark SQL of the ``retail_lines`` view.
+    schemas) and ``view_sql`` the Spark SQL of the views over them (``retail_lines`` and
+    the views built on it), in order.
     """
 
     dialect = _Dialect()
 
-    def __init__(self, url: str, warehouse_dir: Path, schema_sql: str, view_sql: str) -> None:
+    def __init__(self, url: str, warehouse_dir: Path, schema_sql: str, view_sql: list[str]) -> None:
         self.url = _Url(url)
         self.warehouse_dir = Path(warehouse_dir)
         self.schemas = table_schemas(schema_sql)
         self._spark: Any = None
-        self._view_sql = re.sub(
-            r"^\s*create\s+or\s+replace\s+view",
-            "CREATE OR REPLACE TEMPORARY VIEW",
-            view_sql,
-            count=1,
-            flags=re.IGNORECASE,
-        )
+        self._view_sql = [
+            re.sub(
+                r"^\s*create\s+or\s+replace\s+view",
+                "CREATE OR REPLACE TEMPORARY VIEW",
+                sql,
+                count=1,
+                flags=re.IGNORECASE,
+            )
+            for sql in view_sql
+        ]
 
     @property
     def spark(self) -> Any:
@@ -270,7 +274,7 @@ class SparkEngine:
         os.replace(tmp, path)  # the commit point
 
     def register_views(self, manifest: Mapping[str, Any] | None = None) -> None:
-        """Register every table of the snapshot, and ``retail_lines``, as temporary views."""
+        """Register every table of the snapshot, and the views over them, as temporary views."""
         manifest = manifest if manifest is not None else self._read_manifest()
         spark = self.spark
         for table, schema in self.schemas.items():
@@ -282,7 +286,8 @@ class SparkEngine:
             else:
                 frame = spark.createDataFrame([], ddl)
             frame.createOrReplaceTempView(table)
-        spark.sql(self._view_sql)
+        for sql in self._view_sql:
+            spark.sql(sql)
 
     @contextmanager
     def connect(self) -> Iterator[SparkConnection]:

@@ -169,3 +169,21 @@ def real_spark_warehouse(spark_server: str, real_csv: Path, tmp_path_factory) ->
         mp.setenv("LGS_SPARK_WAREHOUSE", str(folder))
         load_file(real_csv, get_engine(spark_server), progress=False)
     return folder
+
+
+def assert_derived_current(url: str) -> None:
+    """The warehouse's invoice parts (a table kept by loads on PostgreSQL, a view on
+    DuckDB) hold exactly what the lines give now."""
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        kept = conn.execute(text("select count(*) from retail_invoices")).scalar()
+        fresh = conn.execute(text("select count(*) from retail_invoice_parts")).scalar()
+        differ = conn.execute(
+            text(
+                "select count(*) from (select * from retail_invoices"
+                " except all select * from retail_invoice_parts) as d"
+            )
+        ).scalar()
+    engine.dispose()
+    assert fresh > 0
+    assert (kept, differ) == (fresh, 0)

@@ -45,8 +45,8 @@ def test_every_query_transpiles_and_keeps_its_binds(dialect):
 
 def test_duckdb_runs_the_canonical_text_and_variants_win():
     assert load_sql("analyses/rfm_customers", "duckdb") == load_sql("analyses/rfm_customers")
-    assert "analyze retail" in load_sql("warehouse/analyze", "postgresql")
-    assert load_sql("warehouse/analyze", "spark") == ""  # DuckDB's comment-only file
+    assert "analyze retail" in load_sql("warehouse/refresh", "postgresql")
+    assert load_sql("warehouse/refresh", "spark") == ""  # DuckDB's comment-only file
     # a PostgreSQL-only file is used as written on PostgreSQL
     pg_only = load_sql("ingest/etl/source_window_text", "postgresql")
     assert pg_only == load_sql("ingest/etl/source_window_text")

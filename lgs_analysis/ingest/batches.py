@@ -28,7 +28,7 @@ from ..warehouse import (
     bulk_insert,
     ensure_schema,
     execute_sql_file,
-    refresh_statistics,
+    refresh_derived,
     run_query,
 )
 from ..warehouse_spark import SparkConnection
@@ -227,7 +227,7 @@ def load_batch(
                 ),
                 row,
             )
-        refresh_statistics(conn)
+        refresh_derived(conn)
     return LoadResult(
         source_name,
         batch_id,

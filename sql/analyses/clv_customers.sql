@@ -10,14 +10,14 @@
 -- lines (cancellations included, adjustments excluded) dated from their second purchase
 -- day up to :calibration_end, divided by frequency (0 without a repeat purchase). It is 0
 -- or less when the customer cancelled what they bought again.
+-- Read from the invoice parts (schema/invoice_parts.sql): amounts are their sums.
 with purchase_days as (
     select
         customer_id,
         cast(date_trunc('day', invoice_date) as date) as purchase_day
-    from retail_lines
+    from retail_invoices
     where has_customer
-        and quantity > 0
-        and unit_price > 0
+        and count_purchase_lines > 0
         and not is_cancellation
         and not is_adjustment
         and invoice_date < :observation_end
@@ -48,16 +48,16 @@ repeat_spend as (
     -- every line of a repeat customer from their second purchase day on, cancellations
     -- included: what the repeat purchases were finally worth
     select
-        lines.customer_id,
-        cast(sum(lines.amount) as double precision) as repeat_net_spend
-    from retail_lines as lines
-    inner join calibration on calibration.customer_id = lines.customer_id
-    where lines.has_customer
-        and not lines.is_adjustment
-        and lines.invoice_date < :calibration_end
+        parts.customer_id,
+        cast(sum(parts.net_amount) as double precision) as repeat_net_spend
+    from retail_invoices as parts
+    inner join calibration on calibration.customer_id = parts.customer_id
+    where parts.has_customer
+        and not parts.is_adjustment
+        and parts.invoice_date < :calibration_end
         and calibration.second_day is not null
-        and cast(date_trunc('day', lines.invoice_date) as date) >= calibration.second_day
-    group by lines.customer_id
+        and cast(date_trunc('day', parts.invoice_date) as date) >= calibration.second_day
+    group by parts.customer_id
 ),
 
 holdout as (

@@ -2,12 +2,13 @@
 -- active customer. A customer's cohort is the month of their first purchase (earliest
 -- line that is not a cancellation, anywhere in the warehouse); cohorts start in
 -- [:cohort_start, :end). Active in a month: at least one line that is not a
--- cancellation in that month, up to :end.
+-- cancellation in that month, up to :end. Read from the invoice parts
+-- (schema/invoice_parts.sql).
 with purchases as (
     select
         customer_id,
         date_trunc('month', invoice_date) as month_start
-    from retail_lines
+    from retail_invoices
     where has_customer
         and not is_cancellation
         and invoice_date < :end

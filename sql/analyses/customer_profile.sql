@@ -2,9 +2,11 @@
 -- most of their lines in the window (ties: alphabetical), their first purchase ever (the
 -- earliest line that is not a cancellation, anywhere in the warehouse before :end) and
 -- their last purchase in the window (a line with quantity > 0 and unit_price > 0).
-with window_lines as (
-    select customer_id, country, invoice_date, quantity, unit_price
-    from retail_lines
+-- Read from the invoice parts (schema/invoice_parts.sql): a part's lines share its date,
+-- customer and country.
+with window_parts as (
+    select customer_id, country, invoice_date, count_lines, count_purchase_lines
+    from retail_invoices
     where invoice_date >= :start
         and invoice_date < :end
         and has_customer
@@ -15,9 +17,9 @@ countries as (
         customer_id,
         country,
         row_number() over (
-            partition by customer_id order by count(*) desc, country
+            partition by customer_id order by sum(count_lines) desc, country
         ) as country_rank
-    from window_lines
+    from window_parts
     where country is not null
     group by customer_id, country
 ),
@@ -26,7 +28,7 @@ first_purchases as (
     select
         customer_id,
         min(invoice_date) as first_purchase_at
-    from retail_lines
+    from retail_invoices
     where has_customer
         and not is_cancellation
         and invoice_date < :end
@@ -37,15 +39,14 @@ last_purchases as (
     select
         customer_id,
         max(invoice_date) as last_purchase_at
-    from window_lines
-    where quantity > 0
-        and unit_price > 0
+    from window_parts
+    where count_purchase_lines > 0
     group by customer_id
 ),
 
 customers as (
     select distinct customer_id
-    from window_lines
+    from window_parts
 ),
 
 final as (

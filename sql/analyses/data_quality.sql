@@ -1,6 +1,7 @@
--- grain: one row of data-quality counts over [:start, :end)
-with lines as (
-    select * from retail_lines
+-- grain: one row of data-quality counts over [:start, :end), read from the invoice parts
+-- (schema/invoice_parts.sql): each line count is the sum of the parts' counts
+with parts as (
+    select * from retail_invoices
     where invoice_date >= :start
         and invoice_date < :end
 ),
@@ -8,21 +9,24 @@ with lines as (
 invoices as (
     -- one row per invoice (grouping first: faster than count(distinct) on PostgreSQL)
     select invoice_no, max(case when is_cancellation then 1 else 0 end) as is_cancellation
-    from lines
+    from parts
     group by invoice_no
 ),
 
 line_counts as (
     select
-        count(*) as count_lines,
-        sum(case when is_cancellation then 1 else 0 end) as count_cancellation_lines,
-        sum(case when is_adjustment then 1 else 0 end) as count_adjustment_lines,
-        sum(case when not has_customer then 1 else 0 end) as count_lines_without_customer,
-        sum(case when not is_product then 1 else 0 end) as count_non_product_lines,
-        sum(case when quantity <= 0 and not is_cancellation then 1 else 0 end)
+        cast(coalesce(sum(count_lines), 0) as bigint) as count_lines,
+        cast(sum(case when is_cancellation then count_lines else 0 end) as bigint)
+            as count_cancellation_lines,
+        cast(sum(case when is_adjustment then count_lines else 0 end) as bigint)
+            as count_adjustment_lines,
+        cast(sum(case when not has_customer then count_lines else 0 end) as bigint)
+            as count_lines_without_customer,
+        cast(sum(count_non_product_lines) as bigint) as count_non_product_lines,
+        cast(sum(count_non_positive_quantity_lines) as bigint)
             as count_non_positive_quantity_lines,
-        sum(case when unit_price = 0 then 1 else 0 end) as count_zero_price_lines
-    from lines
+        cast(sum(count_zero_price_lines) as bigint) as count_zero_price_lines
+    from parts
 ),
 
 final as (
@@ -38,11 +42,11 @@ final as (
         line_counts.count_zero_price_lines,
         (
             select count(*)
-            from (select customer_id from lines where has_customer group by customer_id) as c
+            from (select customer_id from parts where has_customer group by customer_id) as c
         ) as count_customers,
         (
             select count(*)
-            from (select country from lines where country is not null group by country) as k
+            from (select country from parts where country is not null group by country) as k
         ) as count_countries
     from line_counts
 )

@@ -4,15 +4,17 @@
 -- new (their first purchase, the earliest line that is not a cancellation anywhere in the
 -- warehouse, falls in the month), returning (another line that is not a cancellation in
 -- the month), or cancelling only (their only lines in the month are cancellations).
-with lines as (
+-- Read from the invoice parts (schema/invoice_parts.sql): amounts are their sums.
+with parts as (
     select
         date_trunc('month', invoice_date) as month_start,
         invoice_no,
         customer_id,
-        amount,
+        gross_amount,
+        net_amount,
         is_cancellation,
         is_adjustment
-    from retail_lines
+    from retail_invoices
     where invoice_date >= :history_start
         and invoice_date < :end
 ),
@@ -21,7 +23,7 @@ first_purchases as (
     select
         customer_id,
         date_trunc('month', min(invoice_date)) as first_month_start
-    from retail_lines
+    from retail_invoices
     where has_customer
         and not is_cancellation
     group by customer_id
@@ -29,15 +31,15 @@ first_purchases as (
 
 customer_months as (
     select
-        lines.month_start,
-        lines.customer_id,
-        max(case when lines.is_cancellation then 0 else 1 end) as has_purchase,
-        max(case when first_purchases.first_month_start = lines.month_start then 1 else 0 end)
+        parts.month_start,
+        parts.customer_id,
+        max(case when parts.is_cancellation then 0 else 1 end) as has_purchase,
+        max(case when first_purchases.first_month_start = parts.month_start then 1 else 0 end)
             as is_new
-    from lines
-    left join first_purchases on first_purchases.customer_id = lines.customer_id
-    where lines.customer_id is not null
-    group by lines.month_start, lines.customer_id
+    from parts
+    left join first_purchases on first_purchases.customer_id = parts.customer_id
+    where parts.customer_id is not null
+    group by parts.month_start, parts.customer_id
 ),
 
 customers_by_month as (
@@ -58,7 +60,7 @@ invoices as (
         invoice_no,
         max(case when is_cancellation then 1 else 0 end) as is_cancellation,
         max(case when is_adjustment then 1 else 0 end) as is_adjustment
-    from lines
+    from parts
     group by month_start, invoice_no
 ),
 
@@ -76,9 +78,9 @@ invoices_by_month as (
 amounts_by_month as (
     select
         month_start,
-        cast(sum(case when amount >= 0 then amount else 0 end) as double precision) as gross_sales,
-        cast(sum(amount) as double precision) as net_sales
-    from lines
+        cast(sum(gross_amount) as double precision) as gross_sales,
+        cast(sum(net_amount) as double precision) as net_sales
+    from parts
     group by month_start
 ),
 

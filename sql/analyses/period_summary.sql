@@ -1,8 +1,10 @@
 -- grain: one row of totals over [:start, :end). Customers as in monthly_sales.sql: an
 -- active customer (any line) is new (first purchase anywhere in the warehouse falls in
 -- the window), returning (another line that is not a cancellation) or cancelling only.
-with lines as (
-    select * from retail_lines
+-- Read from the invoice parts (schema/invoice_parts.sql): line counts and amounts are
+-- their sums.
+with parts as (
+    select * from retail_invoices
     where invoice_date >= :start
         and invoice_date < :end
 ),
@@ -11,7 +13,7 @@ first_purchases as (
     select
         customer_id,
         min(invoice_date) as first_purchase_at
-    from retail_lines
+    from retail_invoices
     where has_customer
         and not is_cancellation
     group by customer_id
@@ -19,8 +21,8 @@ first_purchases as (
 
 customers as (
     select
-        lines.customer_id,
-        max(case when lines.is_cancellation then 0 else 1 end) as has_purchase,
+        parts.customer_id,
+        max(case when parts.is_cancellation then 0 else 1 end) as has_purchase,
         max(
             case
                 when first_purchases.first_purchase_at >= :start
@@ -28,10 +30,10 @@ customers as (
                 else 0
             end
         ) as is_new
-    from lines
-    left join first_purchases on first_purchases.customer_id = lines.customer_id
-    where lines.has_customer
-    group by lines.customer_id
+    from parts
+    left join first_purchases on first_purchases.customer_id = parts.customer_id
+    where parts.has_customer
+    group by parts.customer_id
 ),
 
 customer_counts as (
@@ -46,13 +48,13 @@ customer_counts as (
 ),
 
 invoices as (
-    -- one row per invoice (its kind comes from its number, the same on all its lines);
+    -- one row per invoice (its kind comes from its number, the same on all its parts);
     -- grouping first is much faster than count(distinct) on PostgreSQL
     select
         invoice_no,
         max(case when is_cancellation then 1 else 0 end) as is_cancellation,
         max(case when is_adjustment then 1 else 0 end) as is_adjustment
-    from lines
+    from parts
     group by invoice_no
 ),
 
@@ -68,13 +70,12 @@ invoice_counts as (
 
 line_totals as (
     select
-        count(*) as count_lines,
-        cast(coalesce(sum(case when amount >= 0 then amount else 0 end), 0) as double precision)
-            as gross_sales,
-        cast(coalesce(sum(amount), 0) as double precision) as net_sales,
+        cast(coalesce(sum(count_lines), 0) as bigint) as count_lines,
+        cast(coalesce(sum(gross_amount), 0) as double precision) as gross_sales,
+        cast(coalesce(sum(net_amount), 0) as double precision) as net_sales,
         min(invoice_date) as first_at,
         max(invoice_date) as last_at
-    from lines
+    from parts
 ),
 
 totals as (

@@ -4,9 +4,10 @@
 -- gross_spend: the amount of the customer's purchase lines in the window.
 -- net_spend: the amount of all the customer's lines in the window, cancellation lines
 -- included and adjustments excluded: what the customer really spent.
-with window_lines as (
-    select customer_id, invoice_no, invoice_date, quantity, unit_price, amount
-    from retail_lines
+-- Read from the invoice parts (schema/invoice_parts.sql): amounts are their sums.
+with window_parts as (
+    select customer_id, invoice_no, invoice_date, count_purchase_lines, purchase_amount, net_amount
+    from retail_invoices
     where invoice_date >= :start
         and invoice_date < :end
         and has_customer
@@ -19,10 +20,9 @@ purchase_invoices as (
         customer_id,
         invoice_no,
         max(invoice_date) as last_at,
-        sum(amount) as amount
-    from window_lines
-    where quantity > 0
-        and unit_price > 0
+        sum(purchase_amount) as amount
+    from window_parts
+    where count_purchase_lines > 0
     group by customer_id, invoice_no
 ),
 
@@ -39,8 +39,8 @@ purchases as (
 net as (
     select
         customer_id,
-        cast(sum(amount) as double precision) as net_spend
-    from window_lines
+        cast(sum(net_amount) as double precision) as net_spend
+    from window_parts
     group by customer_id
 ),
 

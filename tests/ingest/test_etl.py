@@ -30,7 +30,7 @@ from lgs_analysis.ingest.etl import etl_status, format_etl_status, run_etl, sour
 from lgs_analysis.ingest.lock import hold_advisory_lock
 from lgs_analysis.warehouse import get_engine
 
-from ..conftest import create_pg_database, drop_pg_database
+from ..conftest import assert_derived_current, create_pg_database, drop_pg_database
 
 PROJECT = Path(__file__).resolve().parents[2]
 OLTP_TABLE = """
@@ -216,6 +216,7 @@ def test_run_etl_increments_equal_one_full_load(
         assert snap["watermark"] == so_far["InvoiceDate"].max().to_pydatetime()
         assert result.watermark_after == so_far["InvoiceDate"].max().to_pydatetime()
         assert result.count_quarantined == 0
+        assert_derived_current(warehouse_url)  # refilled by each run, inside its transaction
 
     again = run_etl(source_url, warehouse_url, progress=False)  # nothing new: same warehouse
     snap = _snapshot(warehouse_url)

@@ -21,6 +21,8 @@ from lgs_analysis.exceptions import DataValidationError
 from lgs_analysis.ingest.loaders import load_file
 from lgs_analysis.warehouse import ensure_schema, get_engine
 
+from ..conftest import assert_derived_current
+
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SAMPLE_CSV = FIXTURES / "retail_sample.csv"
 UCI = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice"]
@@ -333,6 +335,21 @@ def test_load_file_twice_is_idempotent(sample, tmp_path, warehouse_url):
     assert third.count_loaded == 11 and not third.skipped
     assert count_rows(warehouse_url) == (11, 0, 1)
     assert figures(warehouse_url) == expected_figures(sample[:11])
+    assert_derived_current(warehouse_url)  # the replaced batch's invoices are gone
+
+
+def test_changed_schema_rebuilds_the_derived_invoice_table(tmp_path, pg_url):
+    source = tmp_path / "retail.csv"
+    shutil.copy(SAMPLE_CSV, source)
+    engine = get_engine(pg_url)
+    load_file(source, engine, progress=False)
+    with engine.begin() as conn:  # a warehouse left by code with another definition
+        conn.execute(text("drop table retail_invoices"))
+        conn.execute(text("create table retail_invoices as select invoice_no from retail"))
+        conn.execute(text("update lgs_schema set schema_hash = 'older'"))
+    ensure_schema(engine)
+    engine.dispose()
+    assert_derived_current(pg_url)
 
 
 def test_load_file_reads_windows_1252(tmp_path, duckdb_url):

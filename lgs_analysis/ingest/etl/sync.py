@@ -83,7 +83,7 @@ from ...warehouse import (
     execute_sql_file,
     get_engine,
     load_sql,
-    refresh_statistics,
+    refresh_derived,
     run_query,
 )
 from ...warehouse_spark import SparkEngine
@@ -395,7 +395,7 @@ def _finish_run(
     )
     save_run(conn, result, "succeeded", None)
     execute_sql_file(conn, "ingest/etl/prune_batches", source_name=source_name)
-    refresh_statistics(conn)
+    refresh_derived(conn)
     return result
 
 

@@ -1,0 +1,2 @@
+-- DuckDB and Spark: the derived relations are views, replaced as they are (see
+-- drop_derived.postgresql.sql).

@@ -1,1 +1,0 @@
--- DuckDB keeps its statistics current as it writes; nothing to do.

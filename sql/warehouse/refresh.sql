@@ -1,0 +1,2 @@
+-- DuckDB keeps its statistics current as it writes, and reads retail_invoices as a view
+-- of the lines: nothing to do (see refresh.postgresql.sql).
