@@ -148,13 +148,21 @@ def fetch_basket_items(conn: Conn, start: date, end: date, min_support: float) -
 
 
 def fetch_customer_products(conn: Conn, start: date, end: date) -> pd.DataFrame:
-    """One row per (customer_id, stock_code) bought in [start, end), with ``count_baskets``."""
+    """One row per (customer_id, stock_code) bought in [start, end).
+
+    Columns ``count_baskets`` (the customer's baskets holding it), ``quantity`` (units),
+    ``product_rank`` (its place among the customer's: most baskets, then units, then
+    stock code) and ``description`` (on the top three only, else None).
+    """
     raw = run_query(conn, "analyses/customer_products", start=_dt(start), end=_dt(end))
     return pd.DataFrame(
         {
             "customer_id": raw["customer_id"].astype("int64"),
             "stock_code": raw["stock_code"].astype(str),
             "count_baskets": raw["count_baskets"].astype("int64"),
+            "quantity": raw["quantity"].astype("int64"),
+            "product_rank": raw["product_rank"].astype("int64"),
+            "description": raw["description"].astype("object"),
         }
     )
 

@@ -18,7 +18,7 @@ from ..warehouse import run_query
 __all__ = [
     "CAMPAIGN_COLUMNS",
     "fetch_customer_profiles",
-    "fetch_top_products",
+    "top_products",
     "build_campaign_list",
 ]
 
@@ -72,8 +72,12 @@ def fetch_customer_profiles(conn: Conn, start: date, end: date) -> pd.DataFrame:
     )
 
 
-def fetch_top_products(conn: Conn, start: date, end: date) -> pd.DataFrame:
-    """The three products each customer bought in most baskets in [start, end), side by side.
+def top_products(customer_products: pd.DataFrame) -> pd.DataFrame:
+    """The three products each customer bought in most baskets, side by side.
+
+    ``customer_products`` is the frame of
+    :func:`lgs_analysis.analyses.basket.fetch_customer_products` (its ``product_rank``
+    and the top three's ``description``), for the window the campaign list covers.
 
     Returns
     -------
@@ -81,12 +85,11 @@ def fetch_top_products(conn: Conn, start: date, end: date) -> pd.DataFrame:
         ``customer_id`` and ``top_product_<k>`` (stock code) and
         ``top_product_<k>_description`` for k = 1..3 (empty when fewer products).
     """
-    raw = run_query(conn, "analyses/customer_top_products", start=_dt(start), end=_dt(end))
+    top = customer_products[customer_products["product_rank"] <= TOP_PRODUCTS]
     columns = ["customer_id", *CAMPAIGN_COLUMNS[CAMPAIGN_COLUMNS.index("top_product_1") :]]
-    if raw.empty:
+    if top.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    raw["product_rank"] = raw["product_rank"].astype("int64")
-    wide = raw.pivot(
+    wide = top.pivot(
         index="customer_id", columns="product_rank", values=["stock_code", "description"]
     )
     out = pd.DataFrame(index=wide.index)
@@ -114,7 +117,7 @@ def build_campaign_list(
     scored : DataFrame
         :func:`~lgs_analysis.analyses.rfm.score_rfm` output (with gross and net spend).
     profiles, top_products : DataFrame
-        From :func:`fetch_customer_profiles` and :func:`fetch_top_products`.
+        From :func:`fetch_customer_profiles` and :func:`top_products`.
     clv : DataFrame, optional
         ``customer_id`` and ``predicted_clv_12m``.
     previous_segments : Series, optional

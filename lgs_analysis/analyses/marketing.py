@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ..log import logger
 from ..periods import Period
+from ..snapshot import read_side_by_side
 from . import basket, clv, cohorts, migration, rfm
 from .coverage import DataSpan
 
@@ -64,9 +65,17 @@ def collect_marketing(
     rfm_start = period.lookback_start(lookback)
     out: dict[str, Any] = {}
 
-    # products and baskets
-    products, count_baskets = basket.fetch_products(conn, period.start, period.end)
-    items = basket.fetch_basket_items(conn, period.start, period.end, float(params["min_support"]))
+    # products and baskets: three independent reads, side by side where that helps
+    (products, count_baskets), items, customer_products = read_side_by_side(
+        conn,
+        [
+            lambda c: basket.fetch_products(c, period.start, period.end),
+            lambda c: basket.fetch_basket_items(
+                c, period.start, period.end, float(params["min_support"])
+            ),
+            lambda c: basket.fetch_customer_products(c, rfm_start, period.end),
+        ],
+    )
     descriptions = products.set_index("stock_code")["description"]
     mined = basket.mine_basket_rules(
         items,
@@ -80,7 +89,6 @@ def collect_marketing(
     )
     rules = mined.rules
     top_products = basket.rank_top_products(products, int(params["top_products"]))
-    customer_products = basket.fetch_customer_products(conn, rfm_start, period.end)
     segment_products = basket.pick_segment_products(
         customer_products, scored, FOCUS_SEGMENTS, mined.pair_rules, descriptions
     )
@@ -92,6 +100,7 @@ def collect_marketing(
         promotion_pairs=basket.select_promotion_pairs(rules, top_n=10),
         top_products=top_products,
         segment_products=segment_products,
+        customer_products=customer_products,
     )
 
     # segment movement: only against a previous period the warehouse holds as fully

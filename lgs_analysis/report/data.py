@@ -212,12 +212,11 @@ def collect_report_data(
         scored = rfm.score_rfm(scorable, segment_map=params.get("segment_map") or None)
         extras = marketing.collect_marketing(conn, period, params, scored, snapshot, span)
         profiles = campaigns.fetch_customer_profiles(conn, rfm_start, period.end)
-        top_products = campaigns.fetch_top_products(conn, rfm_start, period.end)
     segments = rfm.summarize_segments(scored)
     campaign_list = campaigns.build_campaign_list(
         scored,
         profiles,
-        top_products,
+        campaigns.top_products(extras["customer_products"]),  # over [rfm_start, period.end)
         clv=extras.get("clv"),
         previous_segments=extras.get("previous_segments"),
         segment_order=list(segments["segment"]),
