@@ -1,47 +1,77 @@
-"""Independent reads of one report side by side, all on the report's snapshot.
+"""Independent reads of one report, started early and run beside its other work, all on
+the report's snapshot.
 
-On PostgreSQL each read beyond the first gets its own session that imports the report
-transaction's exported snapshot (``pg_export_snapshot``, ``SET TRANSACTION SNAPSHOT``),
-so the reads see exactly the same data and the server works on them at once: a row
-store runs each query on one core, and a report's basket queries are independent.
-DuckDB already spreads each query over every core and Spark over its executors: there
-the reads run one after the other on the report's own connection.
+On PostgreSQL each read gets its own session that imports the report transaction's
+exported snapshot (``pg_export_snapshot``, ``SET TRANSACTION SNAPSHOT``), so it sees
+exactly the same data while the server works on it beside the report's other queries: a
+row store runs each query on one core. DuckDB already spreads each query over every
+core and Spark over its executors: there the reads run one after the other on the
+report's own connection, when their results are asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import Generic, TypeVar
 
 from sqlalchemy.engine import Connection
 
 from .warehouse import execute_sql_file, run_query, tune_report_session
 
-__all__ = ["read_side_by_side"]
+__all__ = ["SideReads"]
 
 T = TypeVar("T")
 
 
-def read_side_by_side(conn: Connection, reads: Sequence[Callable[[Connection], T]]) -> list[T]:
-    """Run independent reads on ``conn``'s snapshot; their results in the same order.
+class SideReads(Generic[T]):
+    """Start independent reads on ``conn``'s snapshot; :meth:`results` waits for them.
 
-    ``conn`` must be in a REPEATABLE READ transaction on PostgreSQL (a report's is), so
-    that its snapshot can be exported. The first read runs on ``conn`` itself.
+    ``conn`` must be in a REPEATABLE READ transaction on PostgreSQL (a report's is) that
+    has read once (its snapshot is then fixed), and stay open until :meth:`results`
+    returns. Use it as a context manager, so that the sessions end on every path::
+
+        with SideReads(conn, [read_a, read_b]) as reads:
+            ...  # other work on conn
+            a, b = reads.results()
     """
-    dialect = getattr(getattr(conn, "dialect", None), "name", "")
-    if dialect != "postgresql" or len(reads) < 2:
-        return [read(conn) for read in reads]
-    snapshot_id = str(run_query(conn, "warehouse/snapshot_export")["snapshot_id"].iloc[0])
 
-    def on_snapshot(read: Callable[[Connection], T]) -> T:
-        with conn.engine.connect() as side:
+    def __init__(self, conn: Connection, reads: Sequence[Callable[[Connection], T]]) -> None:
+        self._conn = conn
+        self._reads = list(reads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future[T]] = []
+        dialect = getattr(getattr(conn, "dialect", None), "name", "")
+        if dialect == "postgresql" and self._reads:
+            found = run_query(conn, "warehouse/snapshot_export")
+            snapshot_id = str(found["snapshot_id"].iloc[0])
+            self._pool = ThreadPoolExecutor(max_workers=len(self._reads))
+            self._futures = [
+                self._pool.submit(self._on_snapshot, snapshot_id, read) for read in self._reads
+            ]
+
+    def _on_snapshot(self, snapshot_id: str, read: Callable[[Connection], T]) -> T:
+        with self._conn.engine.connect() as side:
             side = side.execution_options(isolation_level="REPEATABLE READ")
             execute_sql_file(side, "warehouse/snapshot_import", snapshot_id=snapshot_id)
             tune_report_session(side)
             return read(side)
 
-    with ThreadPoolExecutor(max_workers=len(reads) - 1) as pool:
-        others = [pool.submit(on_snapshot, read) for read in reads[1:]]
-        first = reads[0](conn)
-        return [first, *(future.result() for future in others)]
+    def results(self) -> list[T]:
+        """The reads' results, in the order given (raises the first read's error)."""
+        if self._pool is None:
+            return [read(self._conn) for read in self._reads]
+        return [future.result() for future in self._futures]
+
+    def __enter__(self) -> SideReads[T]:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

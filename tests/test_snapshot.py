@@ -1,11 +1,11 @@
-"""Side-by-side reads share the report's snapshot (real PostgreSQL, real DuckDB)."""
+"""Side reads share the report's snapshot (real PostgreSQL, real DuckDB)."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
 
-from lgs_analysis.snapshot import read_side_by_side
+from lgs_analysis.snapshot import SideReads
 from lgs_analysis.warehouse import data_range, ensure_schema, get_engine
 
 INSERT = (
@@ -39,19 +39,41 @@ def test_side_reads_see_the_snapshot_taken_before_a_commit(url: str) -> None:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
             assert data_range(conn)[2] == 3  # the snapshot is taken here
-            _add_lines(url, 2)  # committed by another session while the report reads
-        counts = read_side_by_side(conn, [lambda c: data_range(c)[2]] * 3)
+            with SideReads(conn, [lambda c: data_range(c)[2]] * 2) as early:
+                _add_lines(url, 2)  # committed by another session while the report reads
+                late = SideReads(conn, [lambda c: data_range(c)[2]] * 2)
+                with late:
+                    counts = early.results() + late.results() + [data_range(conn)[2]]
+        else:
+            with SideReads(conn, [lambda c: data_range(c)[2]] * 2) as reads:
+                counts = reads.results()
     reader.dispose()
-    assert counts == [3, 3, 3]
+    assert set(counts) == {3}
 
 
 def test_side_reads_run_in_their_own_sessions_on_postgresql(pg_url: str) -> None:
     engine = get_engine(pg_url, read_only=True)
+    pid = "select pg_backend_pid() as pid"
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        conn.execute(text("select 1"))
-        pid = "select pg_backend_pid() as pid"
-        pids = read_side_by_side(conn, [lambda c: c.execute(text(pid)).scalar_one()] * 3)
         mine = conn.execute(text(pid)).scalar_one()
+        with SideReads(conn, [lambda c: c.execute(text(pid)).scalar_one()] * 3) as reads:
+            pids = reads.results()
     engine.dispose()
-    assert pids[0] == mine and len(set(pids)) == 3
+    assert mine not in pids and len(set(pids)) == 3
+
+
+def test_a_failed_side_read_raises_its_error(url: str) -> None:
+    engine = get_engine(url, read_only=True)
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            conn.execute(text("select 1"))
+
+        def broken(c):
+            return c.execute(text("select * from no_such_table")).all()
+
+        with SideReads(conn, [lambda c: data_range(c)[2], broken]) as reads:
+            with pytest.raises(Exception, match="no_such_table"):
+                reads.results()
+    engine.dispose()

@@ -409,7 +409,12 @@ class _RuleArrays:
         if max_rules == 0:
             return np.arange(0)
         lift, confidence = np.round(self.lift, 9), np.round(self.confidence, 9)
-        last = np.lexsort((-confidence, -lift))[max_rules - 1]
+        # only rules with a lift of at least the max_rules-th largest can rank that high:
+        # sort those few instead of millions (2011-01: 6.5M rules, 0.9 s -> 0.1 s)
+        floor = np.partition(lift, self.count - max_rules)[self.count - max_rules]
+        candidates = np.flatnonzero(lift >= floor)
+        order = np.lexsort((-confidence[candidates], -lift[candidates]))
+        last = candidates[order[max_rules - 1]]
         kept = (lift > lift[last]) | ((lift == lift[last]) & (confidence >= confidence[last]))
         return np.flatnonzero(kept)
 

@@ -8,6 +8,7 @@ report shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,13 +17,27 @@ from sqlalchemy.engine import Connection
 
 from ..log import logger
 from ..periods import Period
-from ..snapshot import read_side_by_side
+from ..snapshot import SideReads
 from . import basket, clv, cohorts, migration, rfm
 from .coverage import DataSpan
 
-__all__ = ["FOCUS_SEGMENTS", "collect_marketing"]
+__all__ = ["FOCUS_SEGMENTS", "basket_reads", "collect_marketing"]
 
 FOCUS_SEGMENTS = ("Champions", "Can't Lose", "Hibernating")
+
+
+def basket_reads(period: Period, params: dict[str, Any]) -> list[Callable[[Connection], Any]]:
+    """The report's three basket reads, independent of its other work: the period's
+    products and baskets, its frequent basket items, and each customer's products over
+    the RFM window. Start them early with :class:`~lgs_analysis.snapshot.SideReads`."""
+    rfm_start = period.lookback_start(int(params["rfm_lookback_months"]))
+    return [
+        lambda c: basket.fetch_products(c, period.start, period.end),
+        lambda c: basket.fetch_basket_items(
+            c, period.start, period.end, float(params["min_support"])
+        ),
+        lambda c: basket.fetch_customer_products(c, rfm_start, period.end),
+    ]
 
 
 def collect_marketing(
@@ -32,6 +47,7 @@ def collect_marketing(
     scored: pd.DataFrame,
     snapshot: date | None,
     span: DataSpan,
+    baskets: SideReads | None = None,
 ) -> dict[str, Any]:
     """Run the basket, segment-movement, cohort and CLV analyses for ``period``.
 
@@ -54,6 +70,9 @@ def collect_marketing(
     span : DataSpan
         The days the warehouse holds: segment movement is computed only when it holds
         the previous period as fully as this one.
+    baskets : SideReads, optional
+        The :func:`basket_reads`, already started on ``conn``'s snapshot (by default
+        they start here).
 
     Returns
     -------
@@ -62,20 +81,12 @@ def collect_marketing(
     """
     lookback = int(params["rfm_lookback_months"])
     segment_map = params.get("segment_map") or None
-    rfm_start = period.lookback_start(lookback)
     out: dict[str, Any] = {}
 
-    # products and baskets: three independent reads, side by side where that helps
-    (products, count_baskets), items, customer_products = read_side_by_side(
-        conn,
-        [
-            lambda c: basket.fetch_products(c, period.start, period.end),
-            lambda c: basket.fetch_basket_items(
-                c, period.start, period.end, float(params["min_support"])
-            ),
-            lambda c: basket.fetch_customer_products(c, rfm_start, period.end),
-        ],
-    )
+    # products and baskets: three independent reads, started early where that helps
+    reads = baskets or SideReads(conn, basket_reads(period, params))
+    with reads:
+        (products, count_baskets), items, customer_products = reads.results()
     descriptions = products.set_index("stock_code")["description"]
     mined = basket.mine_basket_rules(
         items,

@@ -22,6 +22,7 @@ from ..escape import markdown_plain, safe_filename, write_csv
 from ..exceptions import NoDataError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
+from ..snapshot import SideReads
 from ..warehouse import data_fingerprint, data_range, get_engine, tune_report_session
 from .actions import MISSING_ACTION, Action, load_actions
 
@@ -192,26 +193,32 @@ def collect_report_data(
         fingerprint = data_fingerprint(conn)
         check_not_mixed(conn)
         summary = check_period_has_data(conn, period)
-        rng = data_range(conn)
-        span = data_span(rng[0], rng[1])
-        comparisons, baselines = _comparisons(conn, period, span)
-        monthly = sales.fetch_monthly_metrics(
-            conn, sales.held_months(period.month_starts(), span), span
-        )
-        trend = None
-        if period.kind != "year":
-            trend = sales.fetch_monthly_metrics(
-                conn, sales.held_months(sales.trailing_months(period.end, 13), span), span
+        # the basket reads need nothing computed below: on PostgreSQL they run beside it
+        with SideReads(conn, marketing.basket_reads(period, params)) as baskets:
+            rng = data_range(conn)
+            span = data_span(rng[0], rng[1])
+            comparisons, baselines = _comparisons(conn, period, span)
+            monthly = sales.fetch_monthly_metrics(
+                conn, sales.held_months(period.month_starts(), span), span
             )
-            trend["in_period"] = trend["month"].isin([f"{m:%Y-%m}" for m in period.month_starts()])
-        totals = sales.fetch_invoice_totals(conn, period)
-        basis, snapshot = rfm.fetch_rfm_basis(conn, rfm_start, period.end, monetary)
-        scorable, refunded = rfm.split_refunded(basis, monetary)
-        quality = sales.fetch_data_quality(conn, period)
-        demo = is_demo(conn)
-        scored = rfm.score_rfm(scorable, segment_map=params.get("segment_map") or None)
-        extras = marketing.collect_marketing(conn, period, params, scored, snapshot, span)
-        profiles = campaigns.fetch_customer_profiles(conn, rfm_start, period.end)
+            trend = None
+            if period.kind != "year":
+                trend = sales.fetch_monthly_metrics(
+                    conn, sales.held_months(sales.trailing_months(period.end, 13), span), span
+                )
+                trend["in_period"] = trend["month"].isin(
+                    [f"{m:%Y-%m}" for m in period.month_starts()]
+                )
+            totals = sales.fetch_invoice_totals(conn, period)
+            basis, snapshot = rfm.fetch_rfm_basis(conn, rfm_start, period.end, monetary)
+            scorable, refunded = rfm.split_refunded(basis, monetary)
+            quality = sales.fetch_data_quality(conn, period)
+            demo = is_demo(conn)
+            scored = rfm.score_rfm(scorable, segment_map=params.get("segment_map") or None)
+            extras = marketing.collect_marketing(
+                conn, period, params, scored, snapshot, span, baskets
+            )
+            profiles = campaigns.fetch_customer_profiles(conn, rfm_start, period.end)
     segments = rfm.summarize_segments(scored)
     campaign_list = campaigns.build_campaign_list(
         scored,

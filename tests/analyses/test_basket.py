@@ -218,3 +218,21 @@ def test_mine_basket_rules_ranks_names_and_counts_like_the_full_list():
         & ~every["consequent_codes"].str.contains("|", regex=False)
     ].reset_index(drop=True)
     pd.testing.assert_frame_equal(mined.pair_rules, one_to_one)
+
+
+@pytest.mark.parametrize("count", [40, 5_000])
+def test_strongest_rules_are_those_a_full_sort_ranks_first(count):
+    from lgs_analysis.analyses.basket import _RuleArrays
+
+    rng = np.random.default_rng(count)
+    lift = rng.choice([5.0, 6.0, 7.5, 9.25, 10.0], count) + rng.choice([0, 1e-12], count)
+    confidence = rng.choice([0.5, 0.6, 0.75, 1.0], count)
+    blank = np.zeros(count, dtype=int)
+    rules = _RuleArrays(np.zeros(count), confidence, lift, blank, blank, [])
+    lifts, confidences = np.round(lift, 9), np.round(confidence, 9)
+    for max_rules in (1, 7, 30, count - 1):
+        last = np.lexsort((-confidences, -lifts))[max_rules - 1]
+        expected = np.flatnonzero(
+            (lifts > lifts[last]) | ((lifts == lifts[last]) & (confidences >= confidences[last]))
+        )
+        assert np.array_equal(rules.strongest(max_rules), expected)

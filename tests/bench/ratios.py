@@ -133,6 +133,11 @@ def _phases(reports: Path, period: str) -> str:
     )
 
 
+def _best(measure: Callable[[], Run], runs: int = 2) -> Run:
+    """The fastest of ``runs`` measurements: other work on the machine only adds time."""
+    return min((measure() for _ in range(runs)), key=lambda run: run.wall)
+
+
 def _ratio(name: str, value: float, target: float) -> str:
     verdict = "met" if value <= target else "MISSED"
     load = os.getloadavg()[0]  # other work on the machine skews wall times: say how much
@@ -179,9 +184,9 @@ def run() -> list[str]:
         say(f"load real CSV into DuckDB: {seconds:.1f} s")
         duck_env = _env(duck_url, tmp_path / "r_duck")
         _report(duck_env, "2011", force=False)  # first build: warms the caches
-        duck = _report(duck_env, "2011")
+        duck = _best(lambda: _report(duck_env, "2011"))
         say(
-            f"report 2011 DuckDB forced: {duck.wall:.2f} s "
+            f"report 2011 DuckDB forced, best of 2: {duck.wall:.2f} s "
             f"({_phases(tmp_path / 'r_duck', '2011')}); {duck.memory()}"
         )
         say(
@@ -228,9 +233,9 @@ def run() -> list[str]:
                 pg_env = _env(pg_url, tmp_path / "r_pg")
                 first = _report(pg_env, "2011", force=False)
                 say(f"report 2011 PostgreSQL, first run: {first.wall:.2f} s")
-                pg = _report(pg_env, "2011")
+                pg = _best(lambda: _report(pg_env, "2011"))
                 say(
-                    f"report 2011 PostgreSQL forced: {pg.wall:.2f} s "
+                    f"report 2011 PostgreSQL forced, best of 2: {pg.wall:.2f} s "
                     f"({_phases(tmp_path / 'r_pg', '2011')}); {pg.memory()}"
                 )
                 say(_ratio("2011 report PostgreSQL / DuckDB", pg.wall / duck.wall, 1.3))
