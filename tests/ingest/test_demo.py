@@ -19,6 +19,8 @@ from lgs_analysis.ingest.demo import DEFAULT_ROWS, ensure_data, generate_demo, i
 from lgs_analysis.ingest.validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA
 from lgs_analysis.warehouse import get_engine
 
+from ..conftest import assert_derived_current
+
 SERVICE_CODES = {
     "POST": "POSTAGE",
     "DOT": "DOTCOM POSTAGE",
@@ -355,3 +357,18 @@ def test_ensure_data_postgres_loads_once_and_is_demo(pg_url):
 def test_generate_demo_prices_have_cents():
     prices = _table(20_000)["unit_price"].to_numpy()
     assert np.allclose(prices, np.round(prices, 2))
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "duckdb"])
+def test_drop_demo_leaves_no_demo_invoice_behind(backend, request):
+    from lgs_analysis.ingest.demo import remove_demo
+
+    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "duckdb_url")
+    engine = get_engine(url)
+    load_demo(engine, n_rows=5_000, seed=3)
+    assert remove_demo(engine) == 5_000
+    with engine.connect() as conn:
+        left = conn.execute(text("select count(*) from retail_invoices")).scalar_one()
+    engine.dispose()
+    assert left == 0
+    assert_derived_current(url)

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ...exceptions import MixedDataError
 from ...log import logger
-from ...warehouse import data_range, ensure_schema, get_engine
+from ...warehouse import data_range, ensure_schema, get_engine, refresh_derived
 from ..batches import LoadResult, demo_state, load_batch
 from ..validate import QUARANTINE_COLUMNS
 from .generate import DEFAULT_ROWS, GENERATOR_VERSION, generate_demo
@@ -102,4 +102,7 @@ def remove_demo(engine: Engine | None = None) -> int:
     engine = engine or get_engine()
     ensure_schema(engine)
     with engine.begin() as conn:
-        return drop_demo(conn)
+        removed = drop_demo(conn)
+        if removed:
+            refresh_derived(conn)  # the derived tables lose the demo lines in the same commit
+        return removed
