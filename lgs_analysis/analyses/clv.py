@@ -21,8 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1
 from sqlalchemy.engine import Connection, Engine
 
 from ..exceptions import LgsError
@@ -109,6 +107,8 @@ def fetch_clv_summary(
 
 def _bgnbd_log_likelihood(params: np.ndarray, x, t_x, age) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood (Fader, Hardie and Lee 2005, eq. 6)."""
+    from scipy.special import gammaln  # scipy loads only when a report fits CLV
+
     r, alpha, a, b = params
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
@@ -124,6 +124,8 @@ def _bgnbd_log_likelihood(params: np.ndarray, x, t_x, age) -> np.ndarray:
 
 def _gamma_gamma_log_likelihood(params: np.ndarray, x, m) -> np.ndarray:
     """Per-customer Gamma-Gamma log-likelihood of the mean spend ``m`` of ``x`` purchases."""
+    from scipy.special import gammaln
+
     p, q, v = params
     px = p * x
     return (
@@ -138,6 +140,8 @@ def _gamma_gamma_log_likelihood(params: np.ndarray, x, m) -> np.ndarray:
 
 
 def _maximise(name: str, loglik: Any, start: np.ndarray) -> tuple[np.ndarray, float]:
+    from scipy.optimize import minimize
+
     def objective(log_params: np.ndarray) -> float:
         value = -np.sum(loglik(np.exp(log_params)))
         return float(value) if np.isfinite(value) else 1e300
@@ -205,6 +209,8 @@ def expected_purchases(
     fit: ClvFit, days: float, frequency: pd.Series, recency: pd.Series, age: pd.Series
 ) -> np.ndarray:
     """BG/NBD expected purchases in the next ``days`` days (Fader et al. 2005, eq. 10)."""
+    from scipy.special import hyp2f1
+
     r, alpha, a, b = fit.bgnbd
     x = np.asarray(frequency, dtype="float64")
     t_x = np.asarray(recency, dtype="float64")

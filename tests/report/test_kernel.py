@@ -19,3 +19,18 @@ def test_end_without_teardown_registers_the_exit_inside_a_kernel(monkeypatch):
     monkeypatch.setattr(kernel, "_in_kernel", lambda: True)
     kernel.end_without_teardown()
     assert registered == [(os._exit, 0)]
+
+
+def test_the_report_modules_load_no_heavy_module_before_its_section_runs():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lgs_analysis.report import data, sections\n"
+        "from lgs_analysis.report.glue import glue\n"
+        "print(sorted(m for m in ('scipy', 'mlxtend', 'scrapbook', 'matplotlib.pyplot')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"  # scipy loads when CLV is fitted, pyplot never
