@@ -534,22 +534,17 @@ def frequent_itemsets(onehot: np.ndarray, min_count: int, max_len: int) -> dict[
         current: dict[tuple, np.ndarray] = {}
         if vectorized:
             known = np.sort(np.array([_key(i, base) for i in previous], dtype=np.int64))
-        for group in by_prefix.values():
-            lasts = np.array([itemset[-1] for itemset in group], dtype=np.int64)
-            for i, left in enumerate(group[:-1]):
-                if vectorized:
-                    later = lasts[i + 1 :]
-                    rights, held = _extend(left, later, previous[left], onehot, known, base)
-                else:
-                    rights, held = _extend_slowly(left, group[i + 1 :], previous, onehot)
-                if not len(rights):
-                    continue
-                sums = held.sum(axis=0)
-                for j in np.flatnonzero(sums >= min_count):
-                    candidate = (*left, int(rights[j]))
-                    counts[candidate] = int(sums[j])
-                    if keep:
-                        current[candidate] = held[:, j]
+        for prefix, group in by_prefix.items():
+            if len(group) < 2:
+                continue
+            if vectorized:
+                found = _extend_group(prefix, group, previous, onehot, known, base, min_count, keep)
+            else:
+                found = _extend_group_slowly(group, previous, onehot, min_count)
+            for candidate, count, baskets in found:
+                counts[candidate] = count
+                if keep and baskets is not None:
+                    current[candidate] = baskets
         previous = current
     return counts
 
@@ -561,45 +556,63 @@ def _key(itemset: tuple[int, ...], base: int) -> int:
     return key
 
 
-def _extend(
-    left: tuple[int, ...],
-    rights: np.ndarray,
-    held_left: np.ndarray,
+def _extend_group(
+    prefix: tuple[int, ...],
+    group: list[tuple],
+    previous: dict[tuple, np.ndarray],
     onehot: np.ndarray,
     known: np.ndarray,
     base: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The last items ``r`` of the candidates ``left + (r,)`` whose every subset is
-    frequent, and the baskets holding each (one column per candidate).
+    min_count: int,
+    keep: bool = True,
+) -> list[tuple[tuple, int, np.ndarray | None]]:
+    """The frequent candidates ``prefix + (a, b)`` of one group of frequent itemsets
+    ``prefix + (a,)``: each with its count and the baskets holding it (None unless
+    ``keep``: the last level needs no baskets).
 
-    Dropping ``left``'s last item gives a frequent itemset (``r``'s own group), and
-    dropping ``r`` gives ``left``; the other subsets are looked up by key in ``known``.
+    One matrix product counts every pair of the group at once (the baskets of
+    ``prefix + (a,)`` against those of item ``b``); dropping ``a`` or ``b`` gives an itemset
+    of the group, the other subsets are looked up by key in ``known``.
     """
-    ok = np.ones(len(rights), dtype=bool)
-    for k in range(len(left) - 1):
-        prefix = _key(left[:k] + left[k + 1 :], base) * base
-        keys = prefix + rights
+    lasts = np.array([itemset[-1] for itemset in group], dtype=np.int64)
+    held = np.column_stack([previous[itemset] for itemset in group])
+    together = held.T.astype(np.float32) @ onehot[:, lasts].astype(np.float32)  # exact < 2**24
+    first, second = np.triu_indices(len(group), k=1)
+    ok = together[first, second] >= min_count
+    for k in range(len(prefix)):
+        head = _key(prefix[:k] + prefix[k + 1 :], base) * base * base
+        keys = head + lasts[first] * base + lasts[second]
         at = np.searchsorted(known, keys).clip(max=len(known) - 1)
         ok &= known[at] == keys
-    rights = rights[ok]
-    return rights, held_left[:, None] & onehot[:, rights]
+    return [
+        (
+            (*prefix, int(lasts[i]), int(lasts[j])),
+            int(together[i, j]),
+            held[:, i] & onehot[:, lasts[j]] if keep else None,
+        )
+        for i, j in zip(first[ok], second[ok], strict=True)
+    ]
 
 
-def _extend_slowly(
-    left: tuple[int, ...],
-    others: list[tuple],
+def _extend_group_slowly(
+    group: list[tuple],
     previous: dict[tuple, np.ndarray],
     onehot: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """As :func:`_extend`, a candidate at a time (item numbers too large for keys)."""
-    rights = []
-    for right in others:
-        candidate = (*left, right[-1])
-        subsets = (candidate[:k] + candidate[k + 1 :] for k in range(len(candidate)))
-        if all(subset in previous for subset in subsets):
-            rights.append(right[-1])
-    chosen = np.array(rights, dtype=np.int64)
-    return chosen, previous[left][:, None] & onehot[:, chosen]
+    min_count: int,
+) -> list[tuple[tuple, int, np.ndarray]]:
+    """As :func:`_extend_group`, a candidate at a time (item numbers too large for keys)."""
+    found = []
+    for i, left in enumerate(group[:-1]):
+        for right in group[i + 1 :]:
+            candidate = (*left, right[-1])
+            subsets = (candidate[:k] + candidate[k + 1 :] for k in range(len(candidate)))
+            if not all(subset in previous for subset in subsets):
+                continue
+            held = previous[left] & onehot[:, right[-1]]
+            count = int(held.sum())
+            if count >= min_count:
+                found.append((candidate, count, held))
+    return found
 
 
 def _rules_from_counts(

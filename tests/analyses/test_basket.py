@@ -236,3 +236,19 @@ def test_strongest_rules_are_those_a_full_sort_ranks_first(count):
             (lifts > lifts[last]) | ((lifts == lifts[last]) & (confidences >= confidences[last]))
         )
         assert np.array_equal(rules.strongest(max_rules), expected)
+
+
+@pytest.mark.parametrize("max_len", [4, 20])  # 20: item keys overflow, the slow path
+def test_frequent_itemsets_count_every_itemset_a_brute_force_finds(max_len):
+    from itertools import combinations
+
+    rng = np.random.default_rng(max_len)
+    onehot = rng.random((120, 15)) < 0.35
+    expected = {}
+    for size in range(1, min(max_len, 15) + 1):
+        for itemset in combinations(range(15), size):
+            count = int(onehot[:, list(itemset)].all(axis=1).sum())
+            if count >= 4:
+                expected[itemset] = count
+    assert basket.frequent_itemsets(onehot, 4, max_len) == expected
+    assert max(map(len, expected)) >= 4  # the data reaches the levels the miner extends
