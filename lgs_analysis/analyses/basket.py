@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import combinations
+from itertools import chain, combinations
 
 import numpy as np
 import pandas as pd
@@ -356,20 +356,26 @@ class _RuleArrays:
             by_size.setdefault(len(itemset), []).append(itemset)
         if not counts:
             return None
-        base = max(max(itemset) for itemset in counts) + 1
+        matrices = {
+            k: np.fromiter(chain.from_iterable(itemsets), np.int64, len(itemsets) * k).reshape(
+                len(itemsets), k
+            )
+            for k, itemsets in by_size.items()
+        }
+        base = max(int(matrix.max()) for matrix in matrices.values()) + 1
         if base ** max(by_size) >= 2**62:
             return None
         weights = {k: base ** np.arange(k - 1, -1, -1, dtype=np.int64) for k in by_size}
-        tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         for k, itemsets in by_size.items():
-            matrix = np.array(itemsets, dtype=np.int64).reshape(len(itemsets), k)
+            matrix = matrices[k]
             keys = matrix @ weights[k]
             held = np.fromiter((counts[i] for i in itemsets), np.int64, len(itemsets))
             order = np.argsort(keys)
-            tables[k] = (matrix, keys[order], held[order])
+            tables[k] = (matrix, keys[order], held[order], held)
 
         def lookup(sub: np.ndarray) -> np.ndarray:
-            _, keys, held = tables[sub.shape[1]]
+            _, keys, held, _ = tables[sub.shape[1]]
             return held[np.searchsorted(keys, sub @ weights[sub.shape[1]])]
 
         parts: list[tuple[np.ndarray, ...]] = []
@@ -377,8 +383,7 @@ class _RuleArrays:
         for k in sorted(by_size):
             if k < 2:
                 continue
-            matrix = tables[k][0]
-            held = np.fromiter((counts[i] for i in by_size[k]), np.int64, len(matrix))
+            matrix, _, _, held = tables[k]
             support = held / count_baskets
             for size in range(1, k):
                 for antecedent in combinations(range(k), size):
