@@ -53,6 +53,7 @@ __all__ = [
     "schema_hash",
     "schema_is_current",
     "refresh_derived",
+    "derived_mismatch",
     "tune_report_session",
     "bulk_insert",
     "describe_target",
@@ -470,6 +471,21 @@ def refresh_derived(conn: Connection) -> None:
     """After a write to retail, in its transaction: refill the derived tables and the
     planner's statistics (PostgreSQL; DuckDB and Spark derive on read)."""
     execute_sql_file(conn, "warehouse/refresh")
+
+
+def derived_mismatch(conn: Connection | Engine) -> str | None:
+    """Why the derived invoice table no longer matches ``retail``, or None when it does.
+
+    Only PostgreSQL keeps one (DuckDB and Spark derive on read). Loads, ETL runs and
+    drop-demo refill it; a hand edit of ``retail`` does not.
+    """
+    if _dialect(conn) != "postgresql":
+        return None
+    row = run_query(conn, "warehouse/derived_current").iloc[0]
+    lines, parts = int(row["count_lines"]), int(row["count_part_lines"])
+    if lines == parts and bool(row["same_amount"]):
+        return None
+    return f"retail holds {lines:,} lines, its invoice parts {parts:,} (or another amount)"
 
 
 def tune_report_session(conn: Connection) -> None:

@@ -336,3 +336,33 @@ def test_metrics_scrap_reads_back_with_scrapbook(demo_report):
     scraps = sb.read_notebook(str(version / "report.ipynb")).scraps
     assert scraps["metrics"].data == json.loads((version / "metrics.json").read_text())
     assert scraps["metrics"].encoder == "json"
+
+
+def test_prepare_refills_invoice_parts_after_a_hand_edit_of_retail(pg_url, caplog):
+    from sqlalchemy import text
+
+    from lgs_analysis.ingest.loaders import load_file
+    from lgs_analysis.report.build import prepare_warehouse
+    from lgs_analysis.warehouse import derived_mismatch, get_engine
+
+    from ..conftest import assert_derived_current
+    from ..ingest.test_loaders import SAMPLE_CSV
+
+    engine = get_engine(pg_url)
+    load_file(SAMPLE_CSV, engine, progress=False)
+    prepare_warehouse(pg_url)  # current: nothing to do
+    assert not caplog.records
+    with engine.begin() as conn:  # an operator's hand edit, outside lgs
+        conn.execute(
+            text(
+                "insert into retail (invoice_no, stock_code, description, quantity,"
+                " invoice_date, unit_price, customer_id, country, batch_id) values"
+                " ('999999', '85123A', 'HEART', 2, '2011-06-01 10:00', 2.55, 17850,"
+                " 'United Kingdom', 1)"
+            )
+        )
+    assert "its invoice parts" in derived_mismatch(engine)
+    engine.dispose()
+    prepare_warehouse(pg_url)
+    assert "refilling the invoice parts" in caplog.text
+    assert_derived_current(pg_url)
