@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 from lgs_analysis.analyses import marketing, rfm
+from lgs_analysis.analyses.coverage import data_span
 from lgs_analysis.periods import parse_period
 from lgs_analysis.report.params import load_params
-from lgs_analysis.warehouse import get_engine
+from lgs_analysis.warehouse import data_range, get_engine
 
 from ..conftest import REAL_CSV
 
@@ -25,9 +26,11 @@ def time_marketing(url: str, period_label: str, runs: int = 2) -> tuple[float, d
             conn, period.lookback_start(int(params["rfm_lookback_months"])), period.end
         )
         scored = rfm.score_rfm(basis)
+        first, last, _ = data_range(conn)
+        span = data_span(first, last)
         for _ in range(runs):
             started = time.perf_counter()
-            extras = marketing.collect_marketing(conn, period, params, scored, snapshot)
+            extras = marketing.collect_marketing(conn, period, params, scored, snapshot, span)
             best = min(best, time.perf_counter() - started)
     return best, extras
 
