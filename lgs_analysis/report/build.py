@@ -31,6 +31,7 @@ from ..warehouse import (
     refresh_derived,
     schema_is_current,
 )
+from .kernel import ipc_kernel_manager
 from .params import load_params
 from .publish import (
     discard_staging,
@@ -128,6 +129,7 @@ def _execute(
             log_output=False,
             cwd=str(PROJECT_ROOT),
             request_save_on_cell_execute=False,
+            kernel_manager_class=ipc_kernel_manager(),  # no TCP port race between reports
             # CRITICAL: jupyter_client interrupts a kernel as it shuts it down, and an
             # idle kernel logs that SIGINT at ERROR ("KeyboardInterrupt caught in kernel"),
             # often under load (batches). A cell's error still fails the run.

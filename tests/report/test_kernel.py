@@ -34,3 +34,10 @@ def test_the_report_modules_load_no_heavy_module_before_its_section_runs():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"  # scipy loads when CLV is fitted, pyplot never
+
+
+def test_report_kernels_use_sockets_of_their_own():
+    manager = kernel.ipc_kernel_manager()
+    first, second = manager(kernel_name="python3"), manager(kernel_name="python3")
+    assert first.transport == second.transport == "ipc"  # no TCP port to race for
+    assert first.ip != second.ip
