@@ -15,10 +15,14 @@ from dotenv import dotenv_values
 
 from .exceptions import ConfigError
 
-__all__ = ["PROJECT_ROOT", "Settings", "get_settings", "redact_url"]
+__all__ = ["PROJECT_ROOT", "Settings", "get_settings", "parse_bytes", "redact_url"]
 
 PROJECT_ROOT = Path(os.environ.get("LGS_HOME", Path(__file__).resolve().parents[1]))
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
+# LGS_MEMORY_LIMIT: what a load, an ETL run or a report may hold, its whole process tree
+DEFAULT_MEMORY_LIMIT = 4 * 1024**3
+MIN_MEMORY_LIMIT = 256 * 1024**2
+_BYTE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Settings:
     future_days: int = 1  # lines dated later than today plus this are in the future
     # Parquet tables of a Spark warehouse (LGS_DATABASE_URL=spark://...)
     spark_warehouse: Path = PROJECT_ROOT / "spark-warehouse"
+    # bytes a load, ETL run or report may use, its whole process tree (LGS_MEMORY_LIMIT)
+    memory_limit: int = DEFAULT_MEMORY_LIMIT
 
 
 def _env(env_file: Path | None) -> dict[str, str]:
@@ -77,6 +83,14 @@ def get_settings(env_file: Path | None = None) -> Settings:
         raise ConfigError(
             f"LGS_EARLIEST_DATE must be YYYY-MM-DD and LGS_FUTURE_DAYS a whole number: {exc}"
         ) from exc
+    memory_limit = parse_bytes(
+        env.get("LGS_MEMORY_LIMIT") or str(DEFAULT_MEMORY_LIMIT), "LGS_MEMORY_LIMIT"
+    )
+    if memory_limit < MIN_MEMORY_LIMIT:
+        raise ConfigError(
+            f"LGS_MEMORY_LIMIT={env['LGS_MEMORY_LIMIT']!r} is below the smallest limit a run "
+            f"can work in ({MIN_MEMORY_LIMIT // 1024**2} MB)"
+        )
     return Settings(
         database_url=env.get("LGS_DATABASE_URL") or default_db,
         source_url=env.get("LGS_SOURCE_URL") or None,
@@ -92,7 +106,36 @@ def get_settings(env_file: Path | None = None) -> Settings:
         earliest_date=earliest,
         future_days=future_days,
         spark_warehouse=Path(env.get("LGS_SPARK_WAREHOUSE") or PROJECT_ROOT / "spark-warehouse"),
+        memory_limit=memory_limit,
     )
+
+
+def parse_bytes(value: str, name: str) -> int:
+    """Parse a size such as ``4GB``, ``512MB``, ``1.5G`` or ``1073741824`` into bytes.
+
+    Units are binary (``1GB`` is 1024**3 bytes); ``iB`` spellings are accepted too.
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not a positive, finite size; the message names ``name``.
+    """
+    text_value = value.strip().lower().replace(" ", "")
+    for suffix in ("ib", "b"):
+        if text_value.endswith(suffix) and text_value[: -len(suffix)][-1:].isalpha():
+            text_value = text_value[: -len(suffix)]
+            break
+    unit = text_value[-1:] if text_value[-1:].isalpha() else ""
+    number = text_value[: len(text_value) - len(unit)]
+    try:
+        amount = float(number) * _BYTE_UNITS[unit]
+    except (KeyError, ValueError):
+        raise ConfigError(
+            f"{name}={value!r} is not a size: write it as 4GB, 512MB or a number of bytes"
+        ) from None
+    if not (amount == amount and 0 < amount < 2**63):  # not NaN, positive, finite
+        raise ConfigError(f"{name}={value!r} must be a positive, finite size such as 4GB")
+    return int(amount)
 
 
 def redact_url(url: str) -> str:
