@@ -1,9 +1,9 @@
 """Campaign lists: every scored customer with what marketing needs to reach and tempt them.
 
-One row per customer: where they are, when they first and last bought, how recently and
-how often, what they spent (gross and net), what they are predicted to be worth, their
-segment now and a period ago, and the three products they bought most, for a
-personalised offer.
+One row per customer: whether they are mailed or held out (``group``), where they are,
+when they first and last bought, how recently and how often, what they spent (gross and
+net), what they are predicted to be worth, their segment now and a period ago, and the
+three products they bought most, for a personalised offer.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ CAMPAIGN_COLUMNS = [
     "predicted_clv_12m",
     "segment",
     "previous_segment",
+    "group",
     "r",
     "f",
     "m",
@@ -109,6 +110,7 @@ def build_campaign_list(
     clv: pd.DataFrame | None = None,
     previous_segments: pd.Series | None = None,
     segment_order: list[str] | None = None,
+    groups: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Join the scored customers with their profile, value and products.
 
@@ -125,6 +127,10 @@ def build_campaign_list(
         is no comparable previous period).
     segment_order : list of str, optional
         Rows are sorted by segment in this order, then by net spend (largest first).
+    groups : Series, optional
+        customer_id -> ``"target"`` or ``"holdout"``
+        (:func:`lgs_analysis.analyses.holdout.assign_groups`); customers without one
+        are targets.
 
     Returns
     -------
@@ -142,6 +148,8 @@ def build_campaign_list(
     frame["predicted_clv_12m"] = frame["customer_id"].map(value).astype("float64")
     previous = previous_segments if previous_segments is not None else pd.Series(dtype=object)
     frame["previous_segment"] = frame["customer_id"].map(previous)
+    held = groups if groups is not None else pd.Series(dtype=object)
+    frame["group"] = frame["customer_id"].map(held).fillna("target").astype(object)
     if "gross_spend" not in frame:
         frame["gross_spend"] = frame["monetary"]
         frame["net_spend"] = frame["monetary"]

@@ -167,6 +167,8 @@ def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) ->
     if not path.exists():
         return {}
     customers = pd.read_csv(path, dtype={"segment": str}, keep_default_na=False, na_values=[""])
+    if "group" in customers:  # held-out customers are never mailed
+        customers = customers[customers["group"] != "holdout"]
     for segment in wanted:
         members = customers[customers["segment"] == segment]
         if members.empty:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from ..analyses import campaigns, marketing, rfm, sales
+from ..analyses import campaigns, holdout, marketing, readout, rfm, sales
 from ..analyses.coverage import Comparison, DataSpan, compare_window, data_span
 from ..analyses.narrative import build_narrative
 from ..escape import markdown_plain, safe_filename, write_csv
@@ -34,6 +34,9 @@ __all__ = [
     "export_tables",
     "FOCUS_SEGMENTS",
     "notebook_params",
+    "campaign_file",
+    "holdout_file",
+    "readout_cutoff",
 ]
 
 FOCUS_SEGMENTS = ("Champions", "Can't Lose", "Hibernating")
@@ -116,9 +119,18 @@ def check_period_has_data(conn: Connection | Engine, period: Period) -> dict[str
 
 
 def _actions(
-    segments: pd.DataFrame, actions: dict[str, Action], clv_by_segment: pd.DataFrame | None
+    segments: pd.DataFrame,
+    actions: dict[str, Action],
+    clv_by_segment: pd.DataFrame | None,
+    campaign_list: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per segment: what to do, with the customers and value at stake."""
+    """One row per segment: what to do, with the customers and value at stake, and how
+    many of them the list mails (``targeted``) and holds out (``held_out``)."""
+    held = (
+        campaign_list[campaign_list["group"] == "holdout"].groupby("segment").size()
+        if campaign_list is not None
+        else pd.Series(dtype="int64")
+    )
     value = (
         clv_by_segment.set_index("segment")["predicted_clv_12m"]
         if clv_by_segment is not None and not clv_by_segment.empty
@@ -136,6 +148,9 @@ def _actions(
                 "action": action.action,
                 "email_list": bool(action.email_list),
                 "list_file": f"tables/{campaign_file(seg.segment)}" if seg.customers else "",
+                "targeted": int(seg.customers) - int(held.get(seg.segment, 0)),
+                "held_out": int(held.get(seg.segment, 0)),
+                "holdout_file": f"tables/{holdout_file(seg.segment)}" if seg.customers else "",
             }
         )
     return pd.DataFrame(rows)
@@ -144,6 +159,19 @@ def _actions(
 def campaign_file(segment: str) -> str:
     """The campaign list's file name of a segment: ``campaign_can_t_lose.csv``."""
     return f"campaign_{safe_filename(segment.lower(), 'segment')}.csv"
+
+
+def holdout_file(segment: str) -> str:
+    """The held-out customers' file of a segment's list: ``holdout_can_t_lose.csv``."""
+    return "holdout_" + campaign_file(segment).removeprefix("campaign_")
+
+
+def readout_cutoff(period: Period, span: DataSpan) -> date:
+    """The day a report's campaign readout stops: the period's end, or the day after the
+    data's last day when the data stops earlier."""
+    if span.empty:
+        return period.start
+    return min(period.end, span.last_day + timedelta(days=1))
 
 
 def _comparisons(
@@ -219,7 +247,20 @@ def collect_report_data(
                 conn, period, params, scored, snapshot, span, baskets
             )
             profiles = campaigns.fetch_customer_profiles(conn, rfm_start, period.end)
+            buckets = holdout.fetch_holdout_buckets(
+                conn, rfm_start, period.end, str(params["holdout_salt"])
+            )
+            cutoff = readout_cutoff(period, span)
+            ledger = readout.fetch_campaign_ledger(conn)
+            outcomes = (
+                readout.fetch_campaign_outcomes(conn, cutoff)
+                if (ledger["window_end"] <= cutoff).any()
+                else readout.empty_outcomes()
+            )
     segments = rfm.summarize_segments(scored)
+    groups = pd.Series(
+        holdout.assign_groups(buckets, float(params["holdout_share"])), index=buckets.index
+    )
     campaign_list = campaigns.build_campaign_list(
         scored,
         profiles,
@@ -227,7 +268,15 @@ def collect_report_data(
         clv=extras.get("clv"),
         previous_segments=extras.get("previous_segments"),
         segment_order=list(segments["segment"]),
+        groups=groups,
     )
+    extras["campaigns"] = _campaign_readout(
+        period, params, ledger, outcomes, cutoff, list(segments["segment"])
+    )
+    extras["tables"]["campaign_readout"] = extras["campaigns"]["readout"][readout.READOUT_COLUMNS]
+    extras["tables"]["campaign_readout_pooled"] = extras["campaigns"]["pooled"][
+        readout.POOLED_COLUMNS
+    ]
     first_month = None if span.empty else span.first_day.replace(day=1)
     data = ReportData(
         period=period,
@@ -256,13 +305,65 @@ def collect_report_data(
         campaign_list=campaign_list,
         refunded=refunded,
         segments=segments,
-        actions=_actions(segments, load_actions(), extras.get("clv_by_segment")),
+        actions=_actions(segments, load_actions(), extras.get("clv_by_segment"), campaign_list),
         quality=quality,
         extras=extras,
         data_fingerprint=fingerprint,
     )
     data.narrative = build_narrative(**narrative_inputs(data))
     return data
+
+
+def _previous_salt(period: Period) -> tuple[str, str] | None:
+    """(version, salt) of the period's latest published version, when it had a salt."""
+    from ..config import get_settings
+    from .publish import latest_manifest, list_versions
+
+    period_dir = get_settings().reports_dir / period.label
+    try:
+        manifest = latest_manifest(period_dir)
+        versions = list_versions(period_dir)
+    except (OSError, ValueError):
+        return None
+    salt = ((manifest or {}).get("parameters") or {}).get("holdout_salt")
+    return (versions[-1].name, str(salt)) if salt and versions else None
+
+
+def _campaign_readout(
+    period: Period,
+    params: dict[str, Any],
+    ledger: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    cutoff: date,
+    segment_order: list[str],
+) -> dict[str, Any]:
+    """The readout of every campaign measured by ``cutoff``, pooled per segment, the
+    campaigns still in progress, and notes when the holdout's salt changed."""
+    salt = str(params["holdout_salt"])
+    notes = []
+    previous = _previous_salt(period)
+    if previous and previous[1] != salt:
+        notes.append(
+            f"The holdout salt ({salt}) differs from the one of {previous[0]}, the previous "
+            f"version of this report ({previous[1]}): its lists hold out other customers."
+        )
+    other = sorted(set(ledger["salt"]) - {salt}) if not ledger.empty else []
+    if other:
+        notes.append(
+            f"The holdout salt ({salt}) differs from the one of campaigns already issued "
+            f"({', '.join(other)}): customers held out then may be mailed now, so these "
+            "lists do not continue their control group."
+        )
+    return {
+        "cutoff": cutoff,
+        "share": float(params["holdout_share"]),
+        "salt": salt,
+        "window_days": int(params["response_window_days"]),
+        "readout": readout.read_out_campaigns(ledger, outcomes),
+        "pooled": readout.pool_by_segment(ledger, outcomes, segment_order),
+        "in_progress": readout.campaigns_in_progress(ledger, cutoff),
+        "salt_notes": notes,
+    }
 
 
 def rfm_window_text(start: date, end: date, span: DataSpan | None = None) -> str:
@@ -389,9 +490,19 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
                     "predicted_clv_12m",
                     "email_list",
                     "list_file",
+                    "targeted",
+                    "held_out",
+                    "holdout_file",
                 ]
             ].to_dict("records")
         ],
+        "holdout": {
+            "share": float(data.params["holdout_share"]),
+            "salt": str(data.params["holdout_salt"]),
+            "held_out": int((data.campaign_list["group"] == "holdout").sum()),
+            "response_window_days": int(data.params["response_window_days"]),
+        },
+        "campaign_readout": campaign_metrics(data),
         "max_itemset_size": int(data.params["max_itemset_size"]),
         "narrative": [markdown_plain(paragraph) for paragraph in data.narrative],
         **{k: v for k, v in data.extras.get("metrics", {}).items()},
@@ -404,6 +515,37 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
             comparison_yoy=year_ago.as_dict(),
         )
     return metrics
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (None if _optional(v) is None else round(v, 6) if isinstance(v, float) else v)
+        for k, v in row.items()
+    }
+
+
+def campaign_metrics(data: ReportData) -> dict[str, Any]:
+    """The campaign readout for metrics.json (and the email): measured campaigns, pooled
+    per segment, those in progress, and the salt notes."""
+    c = data.extras["campaigns"]
+    progress = c["in_progress"]
+    return {
+        "through": (c["cutoff"] - timedelta(days=1)).isoformat(),
+        "campaigns": [_json_row(r) for r in c["readout"].to_dict("records")],
+        "pooled": [_json_row(r) for r in c["pooled"].to_dict("records")],
+        "in_progress": [
+            {
+                "campaign_id": row.campaign_id,
+                "period": row.period,
+                "segment": row.segment,
+                "issued_on": row.issued_on.isoformat(),
+                "window_end": row.window_end.isoformat(),
+                "days_left": int(row.days_left),
+            }
+            for row in progress.itertuples()
+        ],
+        "salt_notes": list(c["salt_notes"]),
+    }
 
 
 def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
@@ -421,8 +563,11 @@ def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
         "refunded_customers": data.refunded,
         **data.extras.get("tables", {}),
     }
+    # the lists to mail hold the targets only; the held-out customers of each list go to
+    # a file of their own, never attached to an email
     for segment, members in data.campaign_list.groupby("segment", sort=False):
-        frames[campaign_file(str(segment))[: -len(".csv")]] = members
+        frames[campaign_file(str(segment))[: -len(".csv")]] = members[members["group"] == "target"]
+        frames[holdout_file(str(segment))[: -len(".csv")]] = members[members["group"] == "holdout"]
     # 6 decimals: sums that differ only by float summation order print the same; text
     # cells that a spreadsheet would run as formulas get a leading quote
     return [write_csv(frame, tables / f"{name}.csv", decimals=6) for name, frame in frames.items()]

@@ -51,6 +51,8 @@ LIMITS: dict[str, tuple[Any, Any]] = {
     "clv_horizon_months": (1, 60),
     "clv_monthly_discount_rate": (0.0, 0.5),
     "clv_holdout_months": (1, 12),
+    "holdout_share": (0.0, 0.5),
+    "response_window_days": (1, 365),
 }
 _MAX_TEXT = 1_000  # characters in any one string value
 _MAX_ITEMS = 100  # entries in any one list or dict
@@ -172,6 +174,13 @@ def _check_value(name: str, value: Any, origin: str) -> None:
         )
     if name in CHOICES and value not in CHOICES[name]:
         raise ParameterError(f"{where} must be one of {', '.join(CHOICES[name])}, got {value!r}")
+    if name == "holdout_salt":
+        from ..analyses.holdout import check_salt
+
+        try:
+            check_salt(value)
+        except ValueError as exc:
+            raise ParameterError(f"{where}: {exc}") from None
     if name == "segment_map":
         for pattern, segment in value.items():
             if not isinstance(segment, str) or not _SEGMENT_NAME.match(segment):

@@ -35,4 +35,32 @@ create table if not exists quarantine (
     reason varchar not null,
     raw_row varchar,
     quarantined_at timestamp not null
+);
+
+-- grain: one row per campaign that went out: one segment's list of one published report
+-- version, issued on a day (lgs_analysis/report/ledger.py). campaign_id is
+-- '<period>/<segment>'. window_end = issued_on + window_days: a member responds when they
+-- buy in [issued_on, window_end). batch_id identifies the write (a replaced campaign's
+-- rows go with it; on Spark, its Parquet batch).
+create table if not exists campaigns (
+    campaign_id varchar not null,
+    period varchar not null,
+    segment varchar not null,
+    report_version varchar not null,
+    issued_on date not null,
+    window_days integer not null,
+    window_end date not null,
+    holdout_share double not null,
+    salt varchar not null,
+    recorded_at timestamp not null,
+    batch_id integer not null
+);
+
+-- grain: one row per customer of a campaign's lists: member_group is 'target' (mailed) or
+-- 'holdout' (held out, never mailed), exactly as in the published version's lists
+create table if not exists campaign_members (
+    campaign_id varchar not null,
+    customer_id integer not null,
+    member_group varchar not null,
+    batch_id integer not null
 )

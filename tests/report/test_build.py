@@ -116,6 +116,7 @@ def test_build_report_demo_tables_have_documented_columns(demo_report):
         "predicted_clv_12m",
         "segment",
         "previous_segment",
+        "group",
         "r",
         "f",
         "m",
@@ -128,12 +129,20 @@ def test_build_report_demo_tables_have_documented_columns(demo_report):
     ]
     assert (customers["net_spend"] > 0).all()
     assert customers["country"].notna().all() and customers["top_product_1"].notna().all()
-    # one campaign list per segment with customers, the same rows as customers.csv
+    # one campaign list per segment with customers: its targets to mail, and its held-out
+    # customers apart; together the segment's rows of customers.csv
+    assert set(customers["group"]) == {"target", "holdout"}
     for row in segments[segments["customers"] > 0].itertuples():
         slug = "".join(c if c.isalnum() else "_" for c in row.segment.lower())
         listed = pd.read_csv(version / "tables" / f"campaign_{slug}.csv")
-        assert len(listed) == row.customers, row.segment
-        assert set(listed["segment"]) == {row.segment}
+        held = pd.read_csv(version / "tables" / f"holdout_{slug}.csv")
+        assert len(listed) + len(held) == row.customers, row.segment
+        assert set(listed["group"]) <= {"target"} and set(held["group"]) <= {"holdout"}
+        assert set(listed["segment"]) | set(held["segment"]) == {row.segment}
+        members = customers[customers["segment"] == row.segment]
+        assert sorted(listed["customer_id"]) == sorted(
+            members[members["group"] == "target"]["customer_id"]
+        )
     assert segments["customers"].sum() == len(customers)
     assert segments["customer_share"].sum() == pytest.approx(1.0, abs=1e-5)  # 6-decimal CSV
 

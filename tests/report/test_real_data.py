@@ -389,7 +389,10 @@ def test_campaign_list_matches_pandas(real_raw, real_report):
     at_risk = actions["At Risk"]
     assert at_risk["customers"] > 500 and at_risk["action"] and at_risk["email_list"] is True
     listed = pd.read_csv(real_report / at_risk["list_file"])
-    assert len(listed) == at_risk["customers"] and set(listed["segment"]) == {"At Risk"}
+    held = pd.read_csv(real_report / at_risk["holdout_file"])
+    assert len(listed) == at_risk["targeted"] and set(listed["segment"]) == {"At Risk"}
+    assert len(held) == at_risk["held_out"] and set(held["group"]) == {"holdout"}
+    assert at_risk["targeted"] + at_risk["held_out"] == at_risk["customers"]
 
 
 def test_one_number_style(real_report, real_month_report):
