@@ -3,7 +3,7 @@
 # pyproject.toml has changed.
 #
 # Values given on the command line (PERIOD, PERIODS, JOBS, PARAMS, SOURCE, FORCE, RESEND,
-# DRY_RUN, NEW_SOURCE)
+# DRY_RUN, NEW_SOURCE, SEGMENTS, ON, REPLACE)
 # are untrusted: wrappers fill them in. They reach `lgs` only through the environment,
 # taken with $(value ...), so neither make nor the shell ever expands or runs them; no
 # recipe line below contains one.
@@ -26,10 +26,14 @@ export LGS_FORCE = $(value FORCE)
 export LGS_RESEND = $(value RESEND)
 export LGS_DRY_RUN = $(value DRY_RUN)
 export LGS_NEW_SOURCE = $(value NEW_SOURCE)
+export LGS_SEGMENTS = $(value SEGMENTS)
+export LGS_ON = $(value ON)
+export LGS_REPLACE = $(value REPLACE)
 # make would export the raw command-line variables too, expanding them on the way
-unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN NEW_SOURCE SPARK
+unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN NEW_SOURCE SEGMENTS ON REPLACE SPARK
 
-.PHONY: help venv report reports load etl etl-status drop-demo monthly test bench lint clean
+.PHONY: help venv report reports load etl etl-status drop-demo monthly campaign campaigns-status \
+	test bench lint clean
 
 help:
 	@echo "make report PERIOD=2011 [FORCE=1] [PARAMS='name=value ...']  (also 2011-Q4, 2011-11)"
@@ -42,6 +46,9 @@ help:
 	@echo "make drop-demo                     remove the generated demo data"
 	@echo "make monthly [PERIOD=2011-11] [DRY_RUN=1] [RESEND=1]"
 	@echo "                                   email the last complete month's report once"
+	@echo "make campaign PERIOD=2011-09 [SEGMENTS=\"At Risk,Can't Lose\"] [ON=2011-10-03] [REPLACE=1]"
+	@echo "                                   record a report's lists as sent (targets and holdout)"
+	@echo "make campaigns-status              the recorded campaigns and whether they can be read out"
 	@echo "make venv [SPARK=1]                the virtualenv; SPARK=1 adds pyspark (Spark warehouse)"
 	@echo "make test   make bench   make lint   make clean"
 
@@ -83,6 +90,12 @@ drop-demo: $(STAMP)
 
 monthly: $(STAMP)
 	@$(LGS) monthly
+
+campaign: $(STAMP)
+	@$(LGS) campaign
+
+campaigns-status: $(STAMP)
+	@$(LGS) campaigns-status
 
 test: $(STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m pytest tests

@@ -215,6 +215,52 @@ def monthly(period: str | None, resend: bool, dry_run: bool) -> None:
     click.echo(run_monthly(period=period, resend=resend, dry_run=dry_run).summary())
 
 
+@cli.command()
+@click.option("--period", envvar="LGS_PERIOD", help="The report period whose lists went out.")
+@click.option(
+    "--segments",
+    envvar="LGS_SEGMENTS",
+    default="",
+    metavar="'A,B'",
+    help="Segments, comma-separated (default: those marked email_list; or LGS_SEGMENTS).",
+)
+@click.option(
+    "--on",
+    "issued_on",
+    envvar="LGS_ON",
+    default="",
+    metavar="YYYY-MM-DD",
+    help="Issue date (default: the day after the period ends; or LGS_ON).",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    envvar="LGS_REPLACE",
+    help="Replace a campaign recorded from another version or on another day.",
+)
+def campaign(period: str | None, segments: str, issued_on: str, replace: bool) -> None:
+    """Record a published report's campaign lists (targets and holdout) as sent."""
+    if not period:
+        raise click.UsageError(
+            "PERIOD is required, e.g. make campaign PERIOD=2011-09 "
+            '[SEGMENTS="At Risk,Can\'t Lose"] [ON=2011-10-03] [REPLACE=1]'
+        )
+    from .report.ledger import parse_segments, record_campaigns
+
+    result = record_campaigns(
+        period, segments=parse_segments(segments), on=issued_on or None, replace=replace
+    )
+    click.echo(result.summary())
+
+
+@cli.command("campaigns-status")
+def campaigns_status() -> None:
+    """List the recorded campaigns, their windows and whether they can be read out yet."""
+    from .report.ledger import campaign_status, format_campaign_status
+
+    click.echo(format_campaign_status(*campaign_status()))
+
+
 def main() -> None:
     """Entry point: run the CLI and turn LgsError into a message and its exit code."""
     try:

@@ -35,6 +35,13 @@ class PeriodError(LgsError):
     exit_code = 2
 
 
+class CampaignError(LgsError):
+    """A campaign cannot be recorded as asked (unknown segment, no published report, a
+    date out of range, another version already recorded); nothing was recorded."""
+
+    exit_code = 2
+
+
 class NoDataError(LgsError):
     """The warehouse holds no data for the requested period."""
 
@@ -112,6 +119,7 @@ EXIT_CODES = {
         ConfigError,
         ParameterError,
         PeriodError,
+        CampaignError,
         NoDataError,
         WarehouseError,
         SourceError,

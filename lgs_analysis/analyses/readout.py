@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
+from ..formatting import format_date, format_money, is_missing
 from ..warehouse import run_query
 
 __all__ = [
@@ -49,6 +50,11 @@ __all__ = [
     "read_out_campaigns",
     "pool_by_segment",
     "campaigns_in_progress",
+    "format_points",
+    "format_points_interval",
+    "format_signed_money",
+    "format_money_interval",
+    "readout_sentence",
 ]
 
 ALPHA = 0.05
@@ -335,3 +341,58 @@ def campaigns_in_progress(ledger: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     open_ = ledger[(ledger["issued_on"] < cutoff) & (ledger["window_end"] > cutoff)].copy()
     open_["days_left"] = [(end - cutoff).days for end in open_["window_end"]]
     return open_.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- in words
+
+
+def format_points(value: Any) -> str:
+    """An uplift in percentage points with its sign: ``+2.3``, ``-0.4`` (``n/a``)."""
+    return "n/a" if is_missing(value) else f"{float(value):+.1f}"
+
+
+def format_points_interval(low: Any, high: Any) -> str:
+    """``-10.2 to +12.1`` (points)."""
+    if is_missing(low) or is_missing(high):
+        return "n/a"
+    return f"{format_points(low)} to {format_points(high)}"
+
+
+def format_signed_money(value: Any) -> str:
+    """Whole pounds with a sign: ``+£30``, ``-£12``, ``£0``."""
+    if is_missing(value) or round(float(value)) <= 0:
+        return format_money(value)
+    return "+" + format_money(value)
+
+
+def format_money_interval(low: Any, high: Any) -> str:
+    """``-£12 to +£30``."""
+    if is_missing(low) or is_missing(high):
+        return "n/a"
+    return f"{format_signed_money(low)} to {format_signed_money(high)}"
+
+
+def _day(value: Any) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def readout_sentence(row: Any) -> str:
+    """One measured campaign in a sentence that names its window (Markdown-free text).
+
+    ``row`` is a record of :func:`read_out_campaigns` (a mapping or a named tuple, dates
+    as ``date`` or ``YYYY-MM-DD``).
+    """
+    get = row.get if hasattr(row, "get") else lambda k: getattr(row, k)
+    issued = _day(get("issued_on"))
+    last = issued + pd.Timedelta(days=int(get("window_days")) - 1)
+    return (
+        f"The {get('segment')} campaign of {get('period')} (issued {format_date(issued)}; "
+        f"purchases from {format_date(issued)} to {format_date(last)}): "
+        f"{float(get('response_rate_targeted')):.1%} of its {int(get('targeted')):,} targeted "
+        f"customers bought, against {float(get('response_rate_held_out')):.1%} of its "
+        f"{int(get('held_out')):,} held out: {format_points(get('uplift_pp'))} points (95% "
+        f"interval {format_points_interval(get('uplift_low_pp'), get('uplift_high_pp'))}), "
+        f"{format_signed_money(get('revenue_uplift_per_customer'))} spent per customer "
+        f"({format_money_interval(get('revenue_uplift_low'), get('revenue_uplift_high'))}); "
+        f"{get('verdict')}."
+    )

@@ -4,6 +4,7 @@ Templates call ``sections.show_<name>(data, ...)``; every figure was computed by
 :mod:`lgs_analysis.report.data` before.
 """
 
+from .campaigns import show_campaign_readout
 from .marketing import (
     show_cohorts,
     show_customer_value,
@@ -24,6 +25,7 @@ from .overview import (
 
 __all__ = [
     "show_actions",
+    "show_campaign_readout",
     "show_cohorts",
     "show_customer_value",
     "show_definitions",

@@ -12,6 +12,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from ...escape import html_text, markdown_text
+from ...escape import markdown_text as md
 from ...formatting import (
     format_count,
     format_date,
@@ -158,7 +159,9 @@ def show_actions(data: ReportData) -> None:
     shown = data.actions.copy()
     shown["list"] = shown["list_file"]
     table = table_html(
-        shown[["segment", "customers", "revenue", "predicted_clv_12m", "action", "list"]],
+        shown[
+            ["segment", "customers", "held_out", "revenue", "predicted_clv_12m", "action", "list"]
+        ],
         formats={
             "revenue": money,
             "predicted_clv_12m": money,
@@ -168,16 +171,22 @@ def show_actions(data: ReportData) -> None:
             "revenue": "net spend (RFM window)",
             "predicted_clv_12m": "predicted 12-month value",
             "list": "campaign list",
+            "held_out": "held out",
         },
-        numeric=["customers", "revenue", "predicted_clv_12m"],
+        numeric=["customers", "held_out", "revenue", "predicted_clv_12m"],
     )
+    share = float(data.params["holdout_share"])
     show_block(
         "## What to do, segment by segment\n\n"
         "The action for each segment (wording from `params/actions.yaml`, which marketing may "
         "edit), with its customers, what they spent in the RFM window and what they are "
         "predicted to be worth. Each campaign list holds the segment's customers with their "
         "country, purchases, spend, predicted value and the three products they bought most "
-        f"(all scored customers: {csv_link('tables/customers.csv')}).",
+        f"(all scored customers: {csv_link('tables/customers.csv')}). Each list holds the "
+        f"customers to mail; a random {share:.0%} of each segment (**held out**) is listed "
+        "apart in `holdout_<segment>.csv` and must not be mailed: comparing them with the "
+        "mailed customers is how later reports measure what the campaign changed (see "
+        '"Did the campaigns work?").',
         table,
     )
 
@@ -491,8 +500,11 @@ def show_focus_segments(data: ReportData) -> None:
             show_block(text + "\n\nNo customer in this segment.")
             continue
         text += (
-            f"\n\nTop {min(top_n, len(members))} by net spend; all {len(members):,} are in "
-            f"{csv_link(action.list_file)}."
+            f"\n\n**{action.targeted:,} to mail** in {csv_link(action.list_file)}; "
+            f"**{action.held_out:,} held out** in {csv_link(action.holdout_file)}, a random "
+            f"{float(data.params['holdout_share']):.0%} of the segment that must not be "
+            "mailed, so that a later report can tell what the campaign changed. Top "
+            f"{min(top_n, len(members))} of all {len(members):,} by net spend:"
         )
         show_block(text, _top_customers(members.head(top_n)))
 
@@ -555,6 +567,26 @@ def show_definitions(data: ReportData) -> None:
   Potential Loyalists (R 4-5, F 2-3), New Customers (R 5, F 1), Promising (R 4, F 1),
   Need Attention (R 3, F 3), About to Sleep (R 3, F 1-2), At Risk (R 1-2, F 3-4),
   Can't Lose (R 1-2, F 5), Hibernating (R 1-2, F 1-2).
+- **Holdout**: each customer has a stable bucket, 0 to 9,999: the first 8 hex digits of
+  md5("<salt>:<customer id>") as a number, modulo 10,000 (salt
+  `{md(str(data.params["holdout_salt"]))}`). A customer is **held out** when their bucket
+  is below {float(data.params["holdout_share"]):.0%} of 10,000 (parameter `holdout_share`):
+  in every segment and every month with the same salt, like a global control group. Held-out
+  customers are listed in `holdout_<segment>.csv`, never in the lists to mail.
+- **Campaign readout**: a campaign is a segment's list as recorded when it went out (`make
+  campaign`, `make monthly`), issued on a day. A member **responds** with at least one
+  purchase line in [issue day, issue day + window) (`response_window_days`, here
+  {int(data.params["response_window_days"])}); their **revenue** is their net spend in that
+  window (cancellations count, £0 without a line). **Uplift** = response rate of the
+  targeted minus that of the held out, in points, with the Newcombe hybrid score interval at
+  95% (statsmodels `confint_proportions_2indep`, method "newcomb"). **Revenue uplift** per
+  customer: difference of mean revenue with Welch's 95% interval; **incremental revenue** =
+  that × the number targeted, with its interval scaled the same way. **Detectable**: the
+  smallest uplift above the campaign's overall response rate that a two-sided 5% test
+  detects with 80% power (statsmodels `NormalIndPower`, Cohen's h). **Verdict** (on the
+  response uplift): "worked" when the whole interval is above 0, "backfired" when it is
+  below, otherwise inconclusive. **Pooled**: all measured campaigns of a segment together, a
+  customer counted once per campaign.
 - **Numbers**: counts with thousands separators; money in whole pounds (pence only in the CSV
   files); percentages with one decimal; dates as 9 Dec 2011.
 """)

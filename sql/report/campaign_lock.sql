@@ -1,0 +1,2 @@
+-- Campaign writes take turns. DuckDB: one writer holds the file; Spark: the warehouse's
+-- write lock. Nothing to do here (PostgreSQL: campaign_lock.postgresql.sql).
