@@ -11,7 +11,7 @@ import pandas as pd
 from ..escape import markdown_text as md
 from .coverage import Comparison
 
-__all__ = ["build_narrative", "narrative_markdown", "FOCUS"]
+__all__ = ["build_narrative", "campaign_paragraph", "narrative_markdown", "FOCUS"]
 
 FOCUS = ("Champions", "Can't Lose", "Hibernating")
 
@@ -89,6 +89,27 @@ def _movement_sentences(
     return out
 
 
+def campaign_paragraph(readout: pd.DataFrame | None, in_progress: int = 0) -> str:
+    """The narrative's paragraph on campaigns ('' when there is none): a sentence per
+    campaign issued last among those measured, naming its window."""
+    from .readout import readout_sentence
+
+    sentences = []
+    if readout is not None and not readout.empty:
+        latest = readout[readout["issued_on"] == readout["issued_on"].max()]
+        sentences += [readout_sentence(row, escape=md) for row in latest.to_dict("records")]
+        if len(readout) > len(latest):
+            sentences.append(
+                f"The report's section on campaigns reads out all {len(readout):,} measured "
+                "campaigns, pooled per segment."
+            )
+    if in_progress:
+        sentences.append(
+            f"{in_progress:,} campaigns are still in their response window: no figures yet."
+        )
+    return " ".join(sentences)
+
+
 def build_narrative(
     *,
     period_label: str,
@@ -109,6 +130,8 @@ def build_narrative(
     refunded: pd.DataFrame | None = None,
     monetary_rule: str = "net",
     top_shifts: int = 3,
+    campaign_readout: pd.DataFrame | None = None,
+    campaigns_in_progress: int = 0,
 ) -> list[str]:
     """The summary as Markdown paragraphs: sales and their change, shifts, actions.
 
@@ -140,6 +163,11 @@ def build_narrative(
         (``gross_spend``).
     monetary_rule : {'net', 'gross'}
         Which spend scores customers; named in the actions.
+    campaign_readout : DataFrame, optional
+        :func:`lgs_analysis.analyses.readout.read_out_campaigns`: the campaigns issued
+        last among those measured get a sentence each (all are in the report's section).
+    campaigns_in_progress : int
+        Campaigns whose window is still open (named, without figures).
 
     Returns
     -------
@@ -170,6 +198,9 @@ def build_narrative(
             f"everything ({_money(float(refunded['gross_spend'].sum()))} ordered, net spend "
             f"£0 or less): they {scored} and are listed in `tables/refunded_customers.csv`."
         )
+    readout = campaign_paragraph(campaign_readout, campaigns_in_progress)
+    if readout:
+        paragraphs.append(readout)
     seg = segments.set_index("segment")
     clv = (
         clv_by_segment.set_index("segment")["predicted_clv_12m"]

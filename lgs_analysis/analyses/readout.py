@@ -376,23 +376,22 @@ def _day(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def readout_sentence(row: Any) -> str:
-    """One measured campaign in a sentence that names its window (Markdown-free text).
+def readout_sentence(row: Any, escape: Any = str) -> str:
+    """One measured campaign in a sentence that names its window.
 
     ``row`` is a record of :func:`read_out_campaigns` (a mapping or a named tuple, dates
-    as ``date`` or ``YYYY-MM-DD``).
+    as ``date`` or ``YYYY-MM-DD``); ``escape`` is applied to the segment's name (e.g.
+    :func:`lgs_analysis.escape.markdown_text` for Markdown).
     """
     get = row.get if hasattr(row, "get") else lambda k: getattr(row, k)
     issued = _day(get("issued_on"))
     last = issued + pd.Timedelta(days=int(get("window_days")) - 1)
     return (
-        f"The {get('segment')} campaign of {get('period')} (issued {format_date(issued)}; "
+        f"The {escape(get('segment'))} campaign of {get('period')} (issued {format_date(issued)}; "
         f"purchases from {format_date(issued)} to {format_date(last)}): "
         f"{float(get('response_rate_targeted')):.1%} of its {int(get('targeted')):,} targeted "
-        f"customers bought, against {float(get('response_rate_held_out')):.1%} of its "
-        f"{int(get('held_out')):,} held out: {format_points(get('uplift_pp'))} points (95% "
-        f"interval {format_points_interval(get('uplift_low_pp'), get('uplift_high_pp'))}), "
-        f"{format_signed_money(get('revenue_uplift_per_customer'))} spent per customer "
-        f"({format_money_interval(get('revenue_uplift_low'), get('revenue_uplift_high'))}); "
+        f"customers bought against {float(get('response_rate_held_out')):.1%} of its "
+        f"{int(get('held_out')):,} held out, {format_points(get('uplift_pp'))} points (95% "
+        f"interval {format_points_interval(get('uplift_low_pp'), get('uplift_high_pp'))}): "
         f"{get('verdict')}."
     )

@@ -38,6 +38,7 @@ __all__ = [
     "format_subject",
     "check_subject_template",
     "campaign_csvs",
+    "attached_segments",
 ]
 
 FOCUS_SEGMENTS = ("Champions", "Can't Lose", "Hibernating")
@@ -133,6 +134,17 @@ def format_subject(template: str, metrics: dict[str, Any], version: str = "") ->
     if metrics.get("is_demo") and "demo data" not in subject.lower():
         subject += " (demo data)"
     return " ".join(subject.split())  # no newlines in a header
+
+
+def attached_segments(version_dir: Path) -> list[str]:
+    """The segments whose campaign list (targets only) :func:`campaign_csvs` attaches."""
+    metrics = read_metrics(Path(version_dir))
+    actions = metrics.get("actions") or []
+    wanted = [a["segment"] for a in actions if a.get("email_list")] or list(FOCUS_SEGMENTS)
+    by_segment = {a.get("segment"): a.get("list_file") for a in actions}
+    return [
+        s for s in wanted if by_segment.get(s) and (Path(version_dir) / by_segment[s]).is_file()
+    ]
 
 
 def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) -> dict[str, bytes]:
@@ -233,10 +245,64 @@ def _action_lines(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
         stake = (
             f"{format_count(a.get('customers'))} customers, {format_money(a.get('revenue'))} spent"
         )
+        if a.get("held_out"):
+            stake += f", {format_count(a.get('held_out'))} held out"
         if not is_missing(a.get("predicted_clv_12m")):
             stake += f", predicted {format_money(a.get('predicted_clv_12m'))} over 12 months"
         out.append((str(a.get("segment", "")), stake, str(a.get("action", ""))))
     return out
+
+
+def _readout(metrics: dict[str, Any]) -> dict[str, Any]:
+    return metrics.get("campaign_readout") or {}
+
+
+def _summary(metrics: dict[str, Any]) -> list[str]:
+    """The narrative's paragraphs but the actions and the campaigns (sections of their own)."""
+    skip = _readout(metrics).get("narrative")
+    return [
+        p
+        for p in metrics.get("narrative") or []
+        if not p.startswith("Recommended") and (not skip or p != skip)
+    ]
+
+
+def _readout_lines(metrics: dict[str, Any]) -> list[str]:
+    """The short readout: the campaigns issued last among those measured, each segment
+    pooled when it has several, those in progress, and why some customers were held out."""
+    from ..analyses.readout import format_points, format_points_interval, readout_sentence
+
+    readout = _readout(metrics)
+    holdout = metrics.get("holdout") or {}
+    lines = []
+    measured = readout.get("campaigns") or []
+    if measured:
+        last = max(c["issued_on"] for c in measured)
+        lines += [readout_sentence(c) for c in measured if c["issued_on"] == last]
+    for pooled in readout.get("pooled") or []:
+        if int(pooled.get("campaigns") or 0) > 1:
+            interval = format_points_interval(pooled["uplift_low_pp"], pooled["uplift_high_pp"])
+            lines.append(
+                f"{pooled['segment']}, {pooled['campaigns']} campaigns pooled "
+                f"({pooled['periods']}): {format_points(pooled['uplift_pp'])} points (95% "
+                f"interval {interval}); {pooled['verdict']}."
+            )
+    for c in readout.get("in_progress") or []:
+        lines.append(
+            f"{c['segment']} {c['period']} (issued {format_date(c['issued_on'])}): in progress, "
+            f"{c['days_left']} days left."
+        )
+    if not lines and readout:
+        lines.append("No campaign has been measured yet.")
+    if holdout:
+        lines.append(
+            f"Each list keeps a random {float(holdout.get('share', 0)):.0%} of its segment "
+            f"held out ({format_count(holdout.get('held_out'))} customers in all): they are "
+            "not attached and must not be mailed, so that later reports can measure what the "
+            "campaign changed."
+        )
+    lines += readout.get("salt_notes") or []
+    return lines
 
 
 def _rfm_basis(metrics: dict[str, Any]) -> str:
@@ -275,7 +341,7 @@ def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: l
     lines += ["Key figures", ""]
     width = max(len(label) for label, _ in _key_figures(metrics))
     lines += [f"  {label.ljust(width)}  {value}" for label, value in _key_figures(metrics)]
-    summary = [p for p in metrics.get("narrative") or [] if not p.startswith("Recommended")]
+    summary = _summary(metrics)
     if summary:
         lines += ["", "Summary", ""]
         for paragraph in summary:
@@ -292,6 +358,11 @@ def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: l
         lines += ["", "What to do, segment by segment", ""]
         for segment, stake, action in actions:
             lines.append(f"  * {segment} ({stake}): {action}")
+    readout = _readout_lines(metrics)
+    if readout:
+        lines += ["", "Did the campaigns work?", ""]
+        for line in readout:
+            lines += [line, ""]
     lines += ["", "Attached: " + ", ".join(attachments) + "."]
     return "\n".join(lines) + "\n"
 
@@ -362,7 +433,7 @@ def _html_body(
         )
     parts.append(f"<h2 {_H2}>Key figures</h2>")
     parts.append(_html_rows(_key_figures(metrics), numeric={1}))
-    summary = [p for p in metrics.get("narrative") or [] if not p.startswith("Recommended")]
+    summary = _summary(metrics)
     if summary:
         parts.append(f"<h2 {_H2}>Summary</h2>")
         parts += [
@@ -391,6 +462,13 @@ def _html_body(
                 f'<span style="color:#52606d;font-size:13px;">({html.escape(stake)})</span><br>'
                 f"{html.escape(action)}</p>"
             )
+    readout = _readout_lines(metrics)
+    if readout:
+        parts.append(f"<h2 {_H2}>Did the campaigns work?</h2>")
+        parts += [
+            f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.45;">{html.escape(p)}</p>'
+            for p in readout
+        ]
     parts.append(
         f"<p {_MUTED}>Attached: {html.escape(', '.join(attachments))}.</p></div></body></html>"
     )

@@ -18,7 +18,7 @@ from ..periods import Period, last_complete_month, parse_period
 from .config import load_delivery_config
 from .send import DeliveryResult, send_report
 
-__all__ = ["MonthlyResult", "find_last_complete_month", "run_monthly"]
+__all__ = ["MonthlyResult", "find_last_complete_month", "run_monthly", "record_sent_lists"]
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,13 @@ class MonthlyResult:
     version_dir: Path
     created: bool
     delivery: DeliveryResult
+    campaigns: str = ""
 
     def summary(self) -> str:
         """Lines for the command line."""
         built = "published" if self.created else "up to date"
-        return f"report {self.period}: {built} {self.version_dir}\n{self.delivery.summary()}"
+        text = f"report {self.period}: {built} {self.version_dir}\n{self.delivery.summary()}"
+        return text + (f"\n{self.campaigns}" if self.campaigns else "")
 
 
 def find_last_complete_month(database_url: str | None = None) -> Period:
@@ -93,4 +95,37 @@ def run_monthly(
     delivery = send_report(
         built.version_dir, resend=resend, dry_run=dry_run, config=config, settings=settings
     )
-    return MonthlyResult(target, built.version_dir, built.created, delivery)
+    campaigns = ""
+    if delivery.status == "sent" and config.attach_campaign_csvs:
+        campaigns = record_sent_lists(built.version_dir, settings.database_url)
+    return MonthlyResult(target, built.version_dir, built.created, delivery, campaigns)
+
+
+def record_sent_lists(version_dir: Path, database_url: str | None = None) -> str:
+    """Record the campaign lists an accepted email attached (``make monthly``); returns what
+    happened, in words. A refusal (another version already recorded) does not undo the
+    email: it is logged with what to do."""
+    from ..exceptions import CampaignError
+    from ..report.ledger import record_campaigns, sent_on
+    from .message import attached_segments
+
+    version_dir = Path(version_dir)
+    period = version_dir.parent.name
+    segments = attached_segments(version_dir)
+    if not segments:
+        return ""
+    try:
+        result = record_campaigns(
+            period,
+            segments=segments,
+            on=sent_on(period, database_url),
+            version_dir=version_dir,
+            database_url=database_url,
+        )
+    except CampaignError as exc:
+        logger.warning("the emailed lists were not recorded as campaigns: %s", exc)
+        return (
+            f"campaign lists not recorded: {exc} (record them with make campaign "
+            f"PERIOD={period} REPLACE=1 if this version's lists are the ones that count)"
+        )
+    return result.summary()

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..analyses import campaigns, holdout, marketing, readout, rfm, sales
 from ..analyses.coverage import Comparison, DataSpan, compare_window, data_span
-from ..analyses.narrative import build_narrative
+from ..analyses.narrative import build_narrative, campaign_paragraph
 from ..escape import markdown_plain, safe_filename, write_csv
 from ..exceptions import NoDataError
 from ..formatting import format_date, format_window
@@ -409,6 +409,8 @@ def narrative_inputs(data: ReportData) -> dict[str, Any]:
         "clv_by_segment": x.get("clv_by_segment"),
         "refunded": data.refunded,
         "monetary_rule": str(data.params["rfm_monetary"]),
+        "campaign_readout": x["campaigns"]["readout"],
+        "campaigns_in_progress": len(x["campaigns"]["in_progress"]),
     }
 
 
@@ -545,6 +547,8 @@ def campaign_metrics(data: ReportData) -> dict[str, Any]:
             for row in progress.itertuples()
         ],
         "salt_notes": list(c["salt_notes"]),
+        # the narrative's paragraph on campaigns (the email shows its own section instead)
+        "narrative": markdown_plain(campaign_paragraph(c["readout"], len(progress))) or None,
     }
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "format_campaign_status",
     "parse_segments",
     "latest_version",
+    "sent_on",
 ]
 
 # pg_advisory_xact_lock key: the bytes of "LGSCAMP"
@@ -308,6 +309,23 @@ def record_campaigns(
     finally:
         engine.dispose()
     return result
+
+
+def sent_on(period: str | Period, database_url: str | None = None) -> date | None:
+    """The issue date of lists emailed today: today (UTC), unless that is before the
+    period's end or more than a year after the data's end (replaying old data), when it is
+    None (the default: the day after the period ends)."""
+    period = parse_period(period)
+    today = datetime.now(UTC).date()
+    engine = get_engine(database_url or get_settings().database_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            _, last_at, count = data_range(conn)
+    finally:
+        engine.dispose()
+    if not count or today < period.end:
+        return None
+    return today if today <= pd.Timestamp(last_at).date() + timedelta(days=365) else None
 
 
 def campaign_status(database_url: str | None = None) -> tuple[pd.DataFrame, date | None]:

@@ -136,13 +136,14 @@ def show_campaign_readout(data: ReportData) -> None:
     parts: list[str] = []
     if not readout.empty:
         readout = readout.assign(campaign=[_campaign_label(r) for r in readout.itertuples()])
+        issues = readout.drop_duplicates(["period", "issued_on", "window_end"])
         windows = "; ".join(
-            f"{md(r.campaign)}: issued {format_date(r.issued_on)}, purchases to "
-            f"{_last_day(r.window_end)}"
-            for r in readout.itertuples()
+            f"the {r.period} lists were issued on {format_date(r.issued_on)} and count "
+            f"purchases to {_last_day(r.window_end)}"
+            for r in issues.itertuples()
         )
         lead += (
-            f"\n\n**{len(readout):,} campaigns measured** ({windows}). Per campaign in "
+            f"\n\n**{len(readout):,} campaigns measured**: {windows}. Per campaign in "
             f"{csv_link('tables/campaign_readout.csv')}."
         )
         parts = [_response_table(readout, "campaign"), _revenue_table(readout, "campaign")]
