@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from statistics import NormalDist
 from types import SimpleNamespace
@@ -34,8 +34,9 @@ from lgs_analysis.analyses import holdout, readout
 from lgs_analysis.config import PROJECT_ROOT
 from lgs_analysis.escape import write_csv
 from lgs_analysis.exceptions import CampaignError
+from lgs_analysis.periods import parse_period
 from lgs_analysis.report.ledger import campaign_status, record_campaigns
-from lgs_analysis.warehouse import get_engine, run_query
+from lgs_analysis.warehouse import execute_sql_file, get_engine, run_query
 
 pytestmark = pytest.mark.realdata
 
@@ -191,7 +192,7 @@ def aa(loop):
     return data, december
 
 
-def test_aa_intervals_cover_zero_and_nothing_is_called_a_success(aa):
+def test_aa_intervals_cover_zero_and_nothing_is_called_a_success(aa, loop):
     data, december = aa
     table = data.extras["campaigns"]["readout"]
     assert sorted(table["period"].unique()) == ["2011-09", "2011-10"] and len(table) == 8
@@ -199,6 +200,8 @@ def test_aa_intervals_cover_zero_and_nothing_is_called_a_success(aa):
     assert ((table["uplift_low_pp"] <= 0) & (table["uplift_high_pp"] >= 0)).all()
     assert table["verdict"].str.startswith("inconclusive: too few customers").all()
     pd.testing.assert_frame_equal(december, table)  # windows ended: the same figures
+    status, last_day = campaign_status(loop.url)
+    assert last_day == date(2011, 12, 9) and set(status["status"]) == {"measurable"}
     pooled = data.extras["campaigns"]["pooled"].set_index("segment")
     assert (pooled["campaigns"] == 2).all()
     assert ((pooled["uplift_low_pp"] <= 0) & (pooled["uplift_high_pp"] >= 0)).all()
@@ -303,8 +306,6 @@ def test_narrative_names_each_window_and_matches_the_table(aa):
 
 def test_aa_coverage_over_1000_salts_on_the_2011_09_lists(aa, loop):
     """The 95% response interval covers the true 0 in 93-97% of 1,000 random holdouts."""
-    import duckdb
-
     engine = get_engine(loop.url, read_only=True)
     with engine.connect() as conn:
         members = readout.fetch_campaign_outcomes(conn, date(2011, 11, 1))
@@ -329,7 +330,6 @@ def test_aa_coverage_over_1000_salts_on_the_2011_09_lists(aa, loop):
         else:
             assert share >= 0.93, (segment, size, share)
     assert min(size for size, _ in coverage.values()) < 300 <= max(s for s, _ in coverage.values())
-    del duckdb
 
 
 def _salted_buckets(customer_ids: np.ndarray, salts: int) -> np.ndarray:
@@ -351,3 +351,284 @@ def _salted_buckets(customer_ids: np.ndarray, salts: int) -> np.ndarray:
     for s in (0, salts - 1):
         assert (buckets[s] == holdout.holdout_buckets(customer_ids, f"aa-{s}")).all()
     return buckets
+
+
+# --- faults: a killed run records nothing, two runs at once record once ----------------------
+
+
+def _lgs(url: str, reports: Path, *args: str, delay: float = 0) -> subprocess.Popen:
+    env = dict(os.environ, LGS_DATABASE_URL=url, LGS_REPORTS_DIR=str(reports))
+    if delay:
+        env["LGS_CAMPAIGN_TEST_DELAY_SECONDS"] = str(delay)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from lgs_analysis.cli import main; main()", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_line(process: subprocess.Popen, words: str, timeout: float = 120) -> None:
+    seen: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        for line in process.stderr:
+            seen.append(line)
+            if words in line:
+                break
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    done.wait(timeout)
+    assert any(words in line for line in seen), "".join(seen)
+
+
+def test_a_campaign_killed_mid_write_records_nothing(loop, real_duckdb_url, tmp_path):
+    shutil.copy(make_url(real_duckdb_url).database, tmp_path / "warehouse.duckdb")
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    process = _lgs(url, loop.reports, "campaign", "--period", "2011-09", delay=60)
+    try:
+        _wait_for_line(process, "campaign rows written")  # inside its transaction
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert _ledger(url).empty and _members(url).empty
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LGS_REPORTS_DIR", str(loop.reports))
+        assert len(record_campaigns("2011-09", database_url=url).recorded) == 4
+
+
+# --- engines: the same ledger and readout on DuckDB, PostgreSQL and Spark -------------------
+
+
+@pytest.mark.postgres
+def test_ledger_and_readout_are_byte_identical_on_every_engine(
+    loop, aa, real_pg_url, real_spark_warehouse, spark_server, tmp_path, monkeypatch
+):
+    # the session's PostgreSQL warehouse, its campaigns removed afterwards; a copy of Spark's
+    try:
+        _on_every_engine(
+            loop, real_pg_url, real_spark_warehouse, spark_server, tmp_path, monkeypatch
+        )
+    finally:
+        engine = get_engine(real_pg_url)
+        with engine.begin() as conn:
+            for campaign in readout.fetch_campaign_ledger(conn)["campaign_id"]:
+                execute_sql_file(conn, "report/campaign_delete", campaign_id=campaign)
+        engine.dispose()
+
+
+def _on_every_engine(loop, pg_url, real_spark_warehouse, spark_server, tmp_path, monkeypatch):
+    # two runs at once (PostgreSQL: an advisory lock), each holding its transaction open
+    runs = [
+        _lgs(pg_url, loop.reports, "campaign", "--period", "2011-09", "--on", "2011-10-01", delay=2)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    said = "".join(out for out, _ in outputs)
+    assert said.count("recorded 2011-09/") == 4 and said.count("already recorded") == 4
+    spark_dir = tmp_path / "spark-warehouse"
+    shutil.copytree(real_spark_warehouse, spark_dir)
+    monkeypatch.setenv("LGS_SPARK_WAREHOUSE", str(spark_dir))
+    monkeypatch.setenv("LGS_REPORTS_DIR", str(loop.reports))
+    record_campaigns("2011-10", database_url=pg_url)
+    record_campaigns("2011-09", on="2011-10-01", database_url=spark_server)
+    record_campaigns("2011-10", database_url=spark_server)
+    folders = {}
+    for name, url in [("duckdb", loop.url), ("postgresql", pg_url), ("spark", spark_server)]:
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        engine = get_engine(url)
+        with engine.connect() as conn:
+            ledger = readout.fetch_campaign_ledger(conn)
+            members = run_query(conn, "analyses/campaign_outcomes", cutoff=datetime(2100, 1, 1))
+            outcomes = readout.fetch_campaign_outcomes(conn, date(2011, 12, 1))
+            buckets = holdout.fetch_holdout_buckets(
+                conn, date(2010, 12, 1), date(2011, 12, 1), "A b.c:d-1"
+            )
+        engine.dispose()
+        assert (buckets.to_numpy() == holdout.holdout_buckets(buckets.index, "A b.c:d-1")).all()
+        write_csv(ledger.drop(columns=["batch_id"]), folders[name] / "campaigns.csv")
+        write_csv(
+            members[["campaign_id", "customer_id", "member_group"]],
+            folders[name] / "campaign_members.csv",
+        )
+        table = readout.read_out_campaigns(ledger, outcomes)[readout.READOUT_COLUMNS]
+        write_csv(table, folders[name] / "campaign_readout.csv")
+    assert len(pd.read_csv(folders["duckdb"] / "campaign_readout.csv")) == 8
+    for name in ("postgresql", "spark"):
+        for file in ("campaigns.csv", "campaign_members.csv", "campaign_readout.csv"):
+            left = (folders["duckdb"] / file).read_bytes()
+            assert left == (folders[name] / file).read_bytes(), f"{name}: {file} differs"
+
+
+# --- a known effect: 0.30 against 0.20 ------------------------------------------------------
+
+
+def _known_effect_warehouse(root: Path) -> tuple[str, Path]:
+    """5,000 members of an At Risk list; targeted ones buy in the window with probability
+    0.30, held-out ones 0.20, spending £50 on average (gamma); everyone also buys before
+    and after the window, which must not count. 20% held out."""
+    import pyarrow as pa
+
+    from lgs_analysis.ingest.batches import load_batch
+
+    rng = np.random.default_rng(19)
+    ids = np.arange(100_000, 105_000)
+    group = np.where(holdout.holdout_buckets(ids, "known-effect") < 2000, "holdout", "target")
+    buys = rng.random(len(ids)) < np.where(group == "target", 0.30, 0.20)
+    day = pd.Timestamp("2011-10-01") + pd.to_timedelta(rng.integers(0, 30, len(ids)), "D")
+    price = np.round(rng.gamma(2.0, 25.0, len(ids)), 2) + 0.01
+    rows = [
+        (f"K{c}", "22960", "JAM MAKING SET", 1, d + pd.Timedelta(hours=10), p, c, "UK")
+        for c, d, p, b in zip(ids, day, price, buys, strict=True)
+        if b
+    ]
+    rows += [
+        (f"B{c}", "22960", "JAM", 2, pd.Timestamp("2011-09-20 09:00"), 9.5, c, "UK") for c in ids
+    ]
+    rows += [
+        (f"A{c}", "22960", "JAM", 3, pd.Timestamp("2011-10-31 09:00"), 7.0, c, "UK") for c in ids
+    ]
+    lines = pd.DataFrame(
+        rows,
+        columns=[
+            "invoice_no",
+            "stock_code",
+            "description",
+            "quantity",
+            "invoice_date",
+            "unit_price",
+            "customer_id",
+            "country",
+        ],
+    )
+    table = pa.Table.from_pandas(lines, preserve_index=False).cast(
+        pa.schema(
+            [
+                ("invoice_no", pa.string()),
+                ("stock_code", pa.string()),
+                ("description", pa.string()),
+                ("quantity", pa.int32()),
+                ("invoice_date", pa.timestamp("us")),
+                ("unit_price", pa.decimal128(12, 3)),
+                ("customer_id", pa.int32()),
+                ("country", pa.string()),
+            ]
+        )
+    )
+    url = f"duckdb:///{root / 'known.duckdb'}"
+    engine = get_engine(url)
+    load_batch(
+        engine,
+        source_kind="file",
+        source_name="known-effect",
+        fingerprint="known-effect-19",
+        chunks=[(table, pd.DataFrame(columns=["line_no", "reason", "raw_row"]))],
+    )
+    engine.dispose()
+    version = root / "reports" / "2011-09" / "v001"
+    (version / "tables").mkdir(parents=True)
+    members = pd.DataFrame({"customer_id": ids, "segment": "At Risk", "group": group})
+    members[group == "target"].to_csv(version / "tables" / "campaign_at_risk.csv", index=False)
+    members[group == "holdout"].to_csv(version / "tables" / "holdout_at_risk.csv", index=False)
+    action = {
+        "segment": "At Risk",
+        "customers": len(ids),
+        "email_list": True,
+        "list_file": "tables/campaign_at_risk.csv",
+        "holdout_file": "tables/holdout_at_risk.csv",
+    }
+    (version / "metrics.json").write_text(json.dumps({"actions": [action], "holdout": {}}))
+    params = {"holdout_share": 0.2, "holdout_salt": "known-effect", "response_window_days": 30}
+    (version / "manifest.json").write_text(json.dumps({"parameters": params}))
+    return url, version
+
+
+def test_a_known_effect_is_found_with_its_size(tmp_path):
+    url, version = _known_effect_warehouse(tmp_path)
+    record_campaigns("2011-09", on="2011-10-01", version_dir=version, database_url=url)
+    engine = get_engine(url, read_only=True)
+    with engine.connect() as conn:
+        ledger = readout.fetch_campaign_ledger(conn)
+        table = readout.read_out_campaigns(
+            ledger, readout.fetch_campaign_outcomes(conn, date(2011, 11, 1))
+        )
+    engine.dispose()
+    row = table.iloc[0]
+    assert row["targeted"] + row["held_out"] == 5000 and 900 < row["held_out"] < 1100
+    assert row["uplift_low_pp"] <= 10 <= row["uplift_high_pp"]
+    assert row["uplift_low_pp"] > 0 and row["verdict"] == "worked"
+    # revenue: 0.30 x £50 against 0.20 x £50, £5 per customer; the lines before and after
+    # the window count for nothing
+    assert row["revenue_uplift_low"] <= 5.0 <= row["revenue_uplift_high"]
+    assert row["revenue_uplift_low"] > 0
+    assert row["incremental_revenue"] == pytest.approx(
+        row["revenue_uplift_per_customer"] * row["targeted"]
+    )
+    assert row["min_detectable_pp"] < 5
+
+
+def test_the_uplift_interval_covers_a_known_effect_95_times_in_100():
+    """2,000 simulated campaigns of 4,000 targeted (0.30) and 1,000 held out (0.20)."""
+    rng = np.random.default_rng(2011)
+    c1 = rng.binomial(4000, 0.30, 2000)
+    c2 = rng.binomial(1000, 0.20, 2000)
+    low, high = readout.response_uplift_interval(c1, 4000, c2, 1000)
+    covered = np.mean((low <= 0.10) & (high >= 0.10))
+    assert 0.93 <= covered <= 0.97, covered
+    assert np.mean(low > 0) > 0.99  # and nearly always tells it from no effect
+
+
+# --- make monthly records what it emailed, and a dry run nothing ---------------------------
+
+
+def test_monthly_records_the_lists_it_emailed(loop, real_duckdb_url, tmp_path, monkeypatch):
+    from lgs_analysis.delivery import monthly
+    from lgs_analysis.report.build import BuildResult
+    from tests.delivery.test_delivery import PDF_BYTES, Inbox, smtp_server
+
+    shutil.copy(make_url(real_duckdb_url).database, tmp_path / "warehouse.duckdb")
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    reports = tmp_path / "reports"
+    version = reports / "2011-10" / "v001"
+    shutil.copytree(loop.versions["2011-10"], version)
+    (version / "report.pdf").write_bytes(PDF_BYTES)
+    params = tmp_path / "params"
+    shutil.copytree(PROJECT_ROOT / "params", params)
+    (params / "delivery.yaml").write_text(
+        "sender: reports@lgs.test\nrecipients: [marketing@lgs.test]\n"
+        "attach_campaign_csvs: true\nmax_attempts: 1\n"
+    )
+    built = BuildResult(parse_period("2011-10"), version, created=False)
+    monkeypatch.setattr("lgs_analysis.report.build.build_report", lambda *a, **k: built)
+    for name, value in {
+        "LGS_DATABASE_URL": url,
+        "LGS_REPORTS_DIR": str(reports),
+        "LGS_PARAMS_DIR": str(params),
+        "LGS_SMTP_HOST": "127.0.0.1",
+        "LGS_SMTP_TLS": "none",
+    }.items():
+        monkeypatch.setenv(name, value)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        monkeypatch.setenv("LGS_SMTP_PORT", str(port))
+        dry = monthly.run_monthly("2011-10", dry_run=True)
+        assert dry.delivery.status == "dry-run" and _ledger(url).empty
+        sent = monthly.run_monthly("2011-10")
+    assert sent.delivery.status == "sent" and "recorded 2011-10/At Risk" in sent.summary()
+    message = inbox.parsed(0)
+    attached = sorted(p.get_filename() for p in message.walk() if p.get_filename())
+    assert not [name for name in attached if name.startswith("holdout_")]
+    ledger = _ledger(url)
+    assert sorted(ledger["segment"]) == sorted(EMAIL_SEGMENTS)
+    assert set(ledger["issued_on"]) == {date(2011, 11, 1)}  # replaying 2011: the scheduled day
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "Did the campaigns work?" in text and "held out" in text
