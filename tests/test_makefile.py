@@ -42,6 +42,11 @@ def _attacks(marker: Path) -> list[tuple[str, ...]]:
         ("reports", f"PERIODS=2011-01 $(shell touch {m})"),
         ("reports", f"PERIODS=2011-*; touch {m}"),
         ("reports", "PERIODS=2011", f"JOBS=$(shell touch {m})"),
+        ("campaign", f"PERIOD=`touch {m}`"),
+        ("campaign", "PERIOD=2011-09", f"SEGMENTS=$(shell touch {m})"),
+        ("campaign", "PERIOD=2011-09", f"SEGMENTS=At Risk,Can't Lose; touch {m}"),
+        ("campaign", "PERIOD=2011-09", f"ON=`touch {m}`"),
+        ("campaign", "PERIOD=2011-09", f"REPLACE=1; touch {m}"),
     ]
 
 
@@ -56,7 +61,7 @@ def sandbox(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("index", range(23))
+@pytest.mark.parametrize("index", range(28))
 def test_make_never_runs_a_value(sandbox, tmp_path, index):
     marker = tmp_path / "pwned"
     args = _attacks(marker)[index]
@@ -90,5 +95,16 @@ def test_make_help_names_every_variable():
         text=True,
         check=True,
     )
-    for name in ("PERIOD", "FORCE", "PARAMS", "SOURCE", "DRY_RUN", "RESEND", "NEW_SOURCE"):
+    for name in (
+        "PERIOD",
+        "FORCE",
+        "PARAMS",
+        "SOURCE",
+        "DRY_RUN",
+        "RESEND",
+        "NEW_SOURCE",
+        "SEGMENTS",
+        "ON",
+        "REPLACE",
+    ):
         assert name in done.stdout

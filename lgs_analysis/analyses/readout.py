@@ -46,6 +46,7 @@ __all__ = [
     "revenue_uplift_interval",
     "detectable_uplift_pp",
     "verdict",
+    "detectable_table",
     "compare_groups",
     "read_out_campaigns",
     "pool_by_segment",
@@ -213,6 +214,27 @@ def detectable_uplift_pp(
     if angle >= math.pi / 2:
         return 100.0
     return (math.sin(angle) ** 2 - base) * 100
+
+
+def detectable_table(
+    sizes: tuple[int, ...] = (100, 300, 1_000, 3_000),
+    shares: tuple[float, ...] = (0.05, 0.10, 0.20),
+    baseline: float = 0.20,
+) -> pd.DataFrame:
+    """Detectable uplift (points) for lists of ``sizes`` customers at holdout ``shares``,
+    around a ``baseline`` response rate: one row per list size, one column per share.
+
+    The held-out group is ``round(size × share)`` customers (as the bucket rule holds out
+    on average), the rest are targeted.
+    """
+    rows = []
+    for size in sizes:
+        row: dict[str, Any] = {"list_size": size}
+        for share in shares:
+            held = int(round(size * share))
+            row[f"holdout_{share:.0%}"] = detectable_uplift_pp(size - held, held, baseline)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def verdict(low_pp: float, high_pp: float, detectable_pp: float) -> str:

@@ -17,6 +17,7 @@ from ...analyses.readout import (
     format_points_interval,
     format_signed_money,
 )
+from ...escape import html_text
 from ...escape import markdown_text as md
 from ...formatting import format_date, is_missing
 from ..data import ReportData
@@ -105,6 +106,11 @@ def _revenue_table(frame: pd.DataFrame, first: str) -> str:
             "incremental": "incremental revenue (95% interval)",
         },
         numeric=["revenue_per_targeted", "revenue_per_held_out"],
+        note=html_text(
+            "Welch's interval assumes roughly normal means: a month's spend is mostly £0 with "
+            "a few large orders, so with few held-out customers it is too narrow (README, "
+            '"Closing the loop"). The verdict rests on the response.'
+        ),
     )
 
 
