@@ -12,7 +12,7 @@ import html
 import json
 import string
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -267,42 +267,68 @@ def _summary(metrics: dict[str, Any]) -> list[str]:
     ]
 
 
-def _readout_lines(metrics: dict[str, Any]) -> list[str]:
-    """The short readout: the campaigns issued last among those measured, each segment
-    pooled when it has several, those in progress, and why some customers were held out."""
-    from ..analyses.readout import format_points, format_points_interval, readout_sentence
+def _readout_row(c: dict[str, Any], name: str) -> tuple[str, str, str, str]:
+    from ..analyses.readout import format_points, format_points_interval
 
+    return (
+        name,
+        f"{format_share(c.get('response_rate_targeted'))} vs "
+        f"{format_share(c.get('response_rate_held_out'))}",
+        f"{format_points(c.get('uplift_pp'))} "
+        f"({format_points_interval(c.get('uplift_low_pp'), c.get('uplift_high_pp'))})",
+        str(c.get("verdict", "")),
+    )
+
+
+def _readout_blocks(metrics: dict[str, Any]) -> list[tuple[str, list[tuple[str, ...]]]]:
+    """The short readout as (lead, rows) blocks: the campaigns issued last among those
+    measured, each segment pooled when it has several, those in progress, and why some
+    customers were held out. Rows: (segment, bought: targeted vs held out, uplift, verdict)."""
     readout = _readout(metrics)
     holdout = metrics.get("holdout") or {}
-    lines = []
+    blocks: list[tuple[str, list[tuple[str, ...]]]] = []
     measured = readout.get("campaigns") or []
     if measured:
         last = max(c["issued_on"] for c in measured)
-        lines += [readout_sentence(c) for c in measured if c["issued_on"] == last]
-    for pooled in readout.get("pooled") or []:
-        if int(pooled.get("campaigns") or 0) > 1:
-            interval = format_points_interval(pooled["uplift_low_pp"], pooled["uplift_high_pp"])
-            lines.append(
-                f"{pooled['segment']}, {pooled['campaigns']} campaigns pooled "
-                f"({pooled['periods']}): {format_points(pooled['uplift_pp'])} points (95% "
-                f"interval {interval}); {pooled['verdict']}."
+        latest = [c for c in measured if c["issued_on"] == last]
+        end = date.fromisoformat(last) + timedelta(days=int(latest[0]["window_days"]) - 1)
+        blocks.append(
+            (
+                f"The {latest[0]['period']} lists, issued on {format_date(last)}: purchases "
+                f"to {format_date(end)}, targeted against held-out customers (uplift in "
+                "points, 95% interval).",
+                [_readout_row(c, str(c["segment"])) for c in latest],
             )
+        )
+    pooled = [p for p in readout.get("pooled") or [] if int(p.get("campaigns") or 0) > 1]
+    if pooled:
+        blocks.append(
+            (
+                "Each segment over all its measured campaigns (pooled):",
+                [_readout_row(p, f"{p['segment']} ({p['campaigns']})") for p in pooled],
+            )
+        )
     for c in readout.get("in_progress") or []:
-        lines.append(
-            f"{c['segment']} {c['period']} (issued {format_date(c['issued_on'])}): in progress, "
-            f"{c['days_left']} days left."
+        blocks.append(
+            (
+                f"{c['segment']} {c['period']} (issued {format_date(c['issued_on'])}): in "
+                f"progress, {c['days_left']} days left.",
+                [],
+            )
         )
-    if not lines and readout:
-        lines.append("No campaign has been measured yet.")
+    if not blocks and readout:
+        blocks.append(("No campaign has been measured yet.", []))
     if holdout:
-        lines.append(
-            f"Each list keeps a random {float(holdout.get('share', 0)):.0%} of its segment "
-            f"held out ({format_count(holdout.get('held_out'))} customers in all): they are "
-            "not attached and must not be mailed, so that later reports can measure what the "
-            "campaign changed."
+        blocks.append(
+            (
+                f"Each list keeps a random {float(holdout.get('share', 0)):.0%} of its segment "
+                "held out: they are not in the attached lists and must not be mailed, so that "
+                "later reports can measure what the campaign changed.",
+                [],
+            )
         )
-    lines += readout.get("salt_notes") or []
-    return lines
+    blocks += [(note, []) for note in readout.get("salt_notes") or []]
+    return blocks
 
 
 def _rfm_basis(metrics: dict[str, Any]) -> str:
@@ -358,11 +384,16 @@ def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: l
         lines += ["", "What to do, segment by segment", ""]
         for segment, stake, action in actions:
             lines.append(f"  * {segment} ({stake}): {action}")
-    readout = _readout_lines(metrics)
+    readout = _readout_blocks(metrics)
     if readout:
         lines += ["", "Did the campaigns work?", ""]
-        for line in readout:
-            lines += [line, ""]
+        for lead, rows in readout:
+            lines += [lead, ""]
+            lines += [
+                f"  {name}: bought {rates}, {uplift}: {verdict}"
+                for name, rates, uplift, verdict in rows
+            ]
+            lines += [""] if rows else []
     lines += ["", "Attached: " + ", ".join(attachments) + "."]
     return "\n".join(lines) + "\n"
 
@@ -462,13 +493,22 @@ def _html_body(
                 f'<span style="color:#52606d;font-size:13px;">({html.escape(stake)})</span><br>'
                 f"{html.escape(action)}</p>"
             )
-    readout = _readout_lines(metrics)
+    readout = _readout_blocks(metrics)
     if readout:
         parts.append(f"<h2 {_H2}>Did the campaigns work?</h2>")
-        parts += [
-            f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.45;">{html.escape(p)}</p>'
-            for p in readout
-        ]
+        for lead, rows in readout:
+            parts.append(
+                f'<p style="margin:0 0 6px 0;font-size:14px;line-height:1.45;">'
+                f"{html.escape(lead)}</p>"
+            )
+            if rows:
+                parts.append(
+                    _html_rows(
+                        rows,
+                        numeric={1, 2},
+                        header=("segment", "bought: targeted vs held out", "uplift", "verdict"),
+                    )
+                )
     parts.append(
         f"<p {_MUTED}>Attached: {html.escape(', '.join(attachments))}.</p></div></body></html>"
     )

@@ -210,6 +210,35 @@ def test_aa_intervals_cover_zero_and_nothing_is_called_a_success(aa, loop):
     assert (pooled["min_detectable_pp"] < single.reindex(pooled.index)).all()
 
 
+def test_a_changed_salt_is_said(aa, loop, monkeypatch):
+    from lgs_analysis.report.data import _campaign_readout
+    from lgs_analysis.report.params import load_params
+
+    monkeypatch.setenv("LGS_REPORTS_DIR", str(loop.reports))
+    data, _ = aa
+    ledger = readout.fetch_campaign_ledger(get_engine(loop.url, read_only=True))
+    same = _campaign_readout(
+        parse_period("2011-10"),
+        load_params("2011-10"),
+        ledger,
+        readout.empty_outcomes(),
+        date(2011, 11, 1),
+        [],
+    )
+    assert same["salt_notes"] == [] and data.extras["campaigns"]["salt_notes"] == []
+    other = _campaign_readout(
+        parse_period("2011-10"),
+        load_params("2011-10", {"holdout_salt": "new-control"}),
+        ledger,
+        readout.empty_outcomes(),
+        date(2011, 11, 1),
+        [],
+    )
+    notes = " ".join(other["salt_notes"])
+    assert "differs from the one of v001, the previous version of this report" in notes
+    assert "campaigns already issued (lgs-holdout-1)" in notes
+
+
 def _wilson(count, n, z):
     p = count / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)

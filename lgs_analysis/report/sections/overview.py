@@ -449,6 +449,11 @@ def _top_customers(members: pd.DataFrame) -> str:
     shown["last_purchase"] = shown["last_purchase"].map(
         lambda v: "n/a" if pd.isna(v) else format_date(str(v))
     )
+    if "group" in shown:  # held-out customers are shown, marked: they must not be mailed
+        shown["customer_id"] = [
+            f"{c} (held out)" if g == "holdout" else str(c)
+            for c, g in zip(shown["customer_id"], shown["group"], strict=True)
+        ]
     return table_html(
         shown[
             [
