@@ -210,6 +210,29 @@ def test_aa_intervals_cover_zero_and_nothing_is_called_a_success(aa, loop):
     assert (pooled["min_detectable_pp"] < single.reindex(pooled.index)).all()
 
 
+def test_readout_csv_has_exactly_the_issue_s_columns(aa, tmp_path):
+    from lgs_analysis.report.data import export_tables, report_metrics
+
+    data, _ = aa
+    export_tables(data, tmp_path)
+    table = pd.read_csv(tmp_path / "tables" / "campaign_readout.csv")
+    assert list(table.columns) == [
+        "campaign_id", "period", "segment", "issued_on", "window_days",
+        "targeted", "held_out", "targeted_responders", "held_out_responders",
+        "response_rate_targeted", "response_rate_held_out",
+        "uplift_pp", "uplift_low_pp", "uplift_high_pp",
+        "revenue_per_targeted", "revenue_per_held_out",
+        "revenue_uplift_per_customer", "revenue_uplift_low", "revenue_uplift_high",
+        "incremental_revenue", "min_detectable_pp", "verdict",
+    ]  # fmt: skip
+    assert len(table) == 8
+    pooled = pd.read_csv(tmp_path / "tables" / "campaign_readout_pooled.csv")
+    assert pooled["segment"].tolist() == ["Champions", "At Risk", "Can't Lose", "Hibernating"]
+    metrics = json.loads(json.dumps(report_metrics(data), default=str))
+    assert len(metrics["campaign_readout"]["campaigns"]) == 8
+    assert metrics["campaign_readout"]["narrative"] in metrics["narrative"]
+
+
 def test_a_changed_salt_is_said(aa, loop, monkeypatch):
     from lgs_analysis.report.data import _campaign_readout
     from lgs_analysis.report.params import load_params
