@@ -32,6 +32,7 @@ from ..formatting import format_date
 from ..log import logger
 from ..periods import Period, parse_period
 from ..warehouse import (
+    SparkConnection,
     bulk_insert,
     data_range,
     ensure_schema,
@@ -39,7 +40,6 @@ from ..warehouse import (
     get_engine,
     run_query,
 )
-from ..warehouse_spark import SparkConnection
 from .publish import list_versions
 
 __all__ = [
