@@ -52,8 +52,6 @@ __all__ = [
     "sent_on",
 ]
 
-# pg_advisory_xact_lock key: the bytes of "LGSCAMP"
-_LOCK_KEY = int.from_bytes(b"LGSCAMP", "big")
 # a test holds a run inside its transaction this long, to kill it there
 _TEST_DELAY_ENV = "LGS_CAMPAIGN_TEST_DELAY_SECONDS"
 
@@ -262,7 +260,7 @@ def record_campaigns(
         window_days = int(params.get("response_window_days", 30))
         result = RecordResult(period, version_dir.name, issued)
         with engine.begin() as conn:
-            execute_sql_file(conn, "report/campaign_lock", lock_key=_LOCK_KEY)
+            execute_sql_file(conn, "report/campaign_lock")  # PostgreSQL: an advisory lock
             ledger = fetch_campaign_ledger(conn).set_index("campaign_id")
             for segment in wanted:
                 campaign_id = f"{period.label}/{segment}"
