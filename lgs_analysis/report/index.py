@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..environment import describe_version_changes
 from ..exceptions import PeriodError
 from ..formatting import format_count, format_datetime, format_money, format_pct, plural
 from ..periods import Period, parse_period
@@ -158,6 +159,11 @@ def version_reason(manifest: dict[str, Any], previous: dict[str, Any] | None) ->
         )
         if manifest.get(key) != previous.get(key)
     ]
+    if manifest.get("environment") != previous.get("environment"):
+        versions = describe_version_changes(
+            previous.get("environment"), manifest.get("environment") or {}
+        )
+        changes.append(f"new package versions ({versions})")
     return ", ".join(changes) if changes else "forced (nothing changed)"
 
 
