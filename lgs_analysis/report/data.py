@@ -22,8 +22,13 @@ from ..escape import markdown_plain, safe_filename, write_csv
 from ..exceptions import NoDataError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
-from ..snapshot import SideReads
-from ..warehouse import data_fingerprint, data_range, get_engine, tune_report_session
+from ..warehouse import (
+    SideReads,
+    data_fingerprint,
+    data_range,
+    get_engine,
+    tune_report_session,
+)
 from .actions import MISSING_ACTION, Action, load_actions
 
 __all__ = [
