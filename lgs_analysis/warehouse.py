@@ -36,7 +36,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.pool import NullPool
 from sqlglot import exp
 
-from .config import PROJECT_ROOT, get_settings, redact_url
+from .config import PROJECT_ROOT, get_settings, normalise_url, redact_url
 from .exceptions import ConfigError, LockedError, MissingParameterError, WarehouseError
 from .warehouse_spark import SparkConnection, SparkEngine, is_spark_url
 
@@ -83,7 +83,7 @@ def describe_target(url: str) -> str:
     """Name a database for messages (driver, host, database) without any password."""
     if is_spark_url(url):
         return f"Spark warehouse {get_settings().spark_warehouse} on {url}"
-    u = make_url(url)
+    u = make_url(normalise_url(url))
     if u.get_backend_name() == "duckdb":
         return f"DuckDB file {u.database or ':memory:'}"
     where = f"{u.host or 'localhost'}:{u.port or 5432}"
@@ -102,7 +102,7 @@ def checked_url(url: str, setting: str, backends: tuple[str, ...] = SUPPORTED_BA
         Naming the setting and what is wrong (exit code 2), never the password.
     """
     try:
-        parsed = make_url(url)
+        parsed = make_url(normalise_url(url))
         backend = parsed.get_backend_name()
         parsed.get_dialect()  # an unknown driver fails here
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
@@ -148,7 +148,7 @@ def get_engine(url: str | None = None, check: bool = True, read_only: bool = Fal
         If another process still holds the DuckDB file after the timeout (exit 75);
         the message names that process.
     """
-    url = url or get_settings().database_url
+    url = normalise_url(url or get_settings().database_url)  # a password holding @
     if is_spark_url(url):
         return _spark_engine(url, check)  # type: ignore[return-value]
     backend = checked_url(url, "LGS_DATABASE_URL").get_backend_name()
@@ -180,6 +180,9 @@ def get_engine(url: str | None = None, check: bool = True, read_only: bool = Fal
                 conn.exec_driver_sql("select 1")
         except (OperationalError, DBAPIError) as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            password = make_url(url).password
+            if password:  # a driver may echo it (in a DSN it could not parse)
+                reason = reason.replace(password, "***")
             raise WarehouseError(
                 f"cannot reach the warehouse, {describe_target(url)}: {reason} "
                 f"(LGS_DATABASE_URL={redact_url(url)})"
