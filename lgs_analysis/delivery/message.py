@@ -8,7 +8,6 @@ external resources, so it renders the same in common mail clients.
 
 from __future__ import annotations
 
-import html
 import json
 import string
 import uuid
@@ -20,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..escape import csv_bytes, safe_filename
+from ..escape import csv_bytes, html_text, segment_file_stem, visible_text
 from ..exceptions import ConfigError, DeliveryError
 from ..formatting import (
     format_count,
@@ -132,7 +131,7 @@ def format_subject(template: str, metrics: dict[str, Any], version: str = "") ->
         ) from exc
     if metrics.get("is_demo") and "demo data" not in subject.lower():
         subject += " (demo data)"
-    return " ".join(subject.split())  # no newlines in a header
+    return " ".join(visible_text(subject).split())  # no newlines in a header
 
 
 def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) -> dict[str, bytes]:
@@ -172,7 +171,7 @@ def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) ->
         if members.empty:
             continue
         members = members.sort_values("monetary", ascending=False, kind="stable")
-        files[f"campaign_{safe_filename(segment.lower(), 'segment')}.csv"] = csv_bytes(members)
+        files[f"campaign_{segment_file_stem(segment)}.csv"] = csv_bytes(members)
     return files
 
 
@@ -291,7 +290,7 @@ def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: l
         for segment, stake, action in actions:
             lines.append(f"  * {segment} ({stake}): {action}")
     lines += ["", "Attached: " + ", ".join(attachments) + "."]
-    return "\n".join(lines) + "\n"
+    return visible_text("\n".join(lines)) + "\n"  # bidi and zero-width characters shown
 
 
 _FONT = "font-family:'DejaVu Sans',Arial,Helvetica,sans-serif;"
@@ -312,7 +311,7 @@ def _html_rows(rows: list[tuple[str, ...]], numeric: set[int], header: tuple[str
             "<tr>"
             + "".join(
                 f'<th style="{_CELL}background:#f0f4f8;color:#243b53;font-size:12px;'
-                f'text-align:{"right" if i in numeric else "left"};">{html.escape(h)}</th>'
+                f'text-align:{"right" if i in numeric else "left"};">{html_text(h)}</th>'
                 for i, h in enumerate(header)
             )
             + "</tr>"
@@ -321,7 +320,7 @@ def _html_rows(rows: list[tuple[str, ...]], numeric: set[int], header: tuple[str
         "<tr>"
         + "".join(
             f'<td style="{_CELL}text-align:{"right" if i in numeric else "left"};">'
-            f"{html.escape(str(c))}</td>"
+            f"{html_text(str(c))}</td>"
             for i, c in enumerate(row)
         )
         + "</tr>"
@@ -337,7 +336,7 @@ def _html_rows(rows: list[tuple[str, ...]], numeric: set[int], header: tuple[str
 def _html_body(
     metrics: dict[str, Any], version: str, note: str, pie_cid: str | None, attachments: list[str]
 ) -> str:
-    period = html.escape(str(metrics.get("period", "")))
+    period = html_text(str(metrics.get("period", "")))
     parts = [
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -346,17 +345,17 @@ def _html_body(
         '<div style="max-width:600px;margin:0 auto;padding:12px;">'
         f'<h1 style="font-size:21px;line-height:1.25;color:{_NAVY};margin:0 0 4px 0;">'
         f"London Gift Shop: RFM report {period}</h1>"
-        f"<p {_MUTED}>Version {html.escape(version)}. {html.escape(_window(metrics))}</p>"
+        f"<p {_MUTED}>Version {html_text(version)}. {html_text(_window(metrics))}</p>"
     ]
     if metrics.get("is_demo"):
         parts.append(
             '<p style="padding:8px 12px;background:#fff3cd;border:1px solid #e0a800;'
-            f'font-weight:bold;">{html.escape(DEMO_NOTE)}</p>'
+            f'font-weight:bold;">{html_text(DEMO_NOTE)}</p>'
         )
     if note:
         parts.append(
             '<p style="padding:8px 12px;background:#eef4fa;border:1px solid #9bbbd9;">'
-            f"{html.escape(note)}</p>"
+            f"{html_text(note)}</p>"
         )
     parts.append(f"<h2 {_H2}>Key figures</h2>")
     parts.append(_html_rows(_key_figures(metrics), numeric={1}))
@@ -364,14 +363,14 @@ def _html_body(
     if summary:
         parts.append(f"<h2 {_H2}>Summary</h2>")
         parts += [
-            f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.45;">{html.escape(p)}</p>'
+            f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.45;">{html_text(p)}</p>'
             for p in summary
         ]
     segments = _segment_rows(metrics)
     if segments:
         parts.append(f"<h2 {_H2}>Customer segments</h2>")
         if _rfm_basis(metrics):
-            parts.append(f"<p {_MUTED}>{html.escape(_rfm_basis(metrics))}</p>")
+            parts.append(f"<p {_MUTED}>{html_text(_rfm_basis(metrics))}</p>")
         if pie_cid:
             parts.append(
                 f'<img src="cid:{pie_cid}" alt="Customers by segment" width="560" '
@@ -385,12 +384,12 @@ def _html_body(
         for segment, stake, action in actions:
             parts.append(
                 f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.4;">'
-                f'<b style="color:{_NAVY};">{html.escape(segment)}</b> '
-                f'<span style="color:#52606d;font-size:13px;">({html.escape(stake)})</span><br>'
-                f"{html.escape(action)}</p>"
+                f'<b style="color:{_NAVY};">{html_text(segment)}</b> '
+                f'<span style="color:#52606d;font-size:13px;">({html_text(stake)})</span><br>'
+                f"{html_text(action)}</p>"
             )
     parts.append(
-        f"<p {_MUTED}>Attached: {html.escape(', '.join(attachments))}.</p></div></body></html>"
+        f"<p {_MUTED}>Attached: {html_text(', '.join(attachments))}.</p></div></body></html>"
     )
     return "".join(parts)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import get_settings
+from ..escape import terminal_text
 from ..exceptions import BatchError, LgsError
 from ..periods import Period, expand_periods
 from ..progress import Progress
@@ -41,7 +42,7 @@ class PeriodOutcome:
     def line(self) -> str:
         """One line for the terminal."""
         if self.state == "failed":
-            return f"  {self.period}: FAILED (exit {self.exit_code}): {self.message}"
+            return f"  {self.period}: FAILED (exit {self.exit_code}): {terminal_text(self.message)}"
         where = self.version_dir.name if self.version_dir else ""
         if self.state == "up to date":
             return f"  {self.period}: up to date ({where})"

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 from ..analyses import campaigns, marketing, rfm, sales
 from ..analyses.coverage import Comparison, DataSpan, compare_window, data_span
 from ..analyses.narrative import build_narrative
-from ..escape import markdown_plain, safe_filename, write_csv
-from ..exceptions import NoDataError
+from ..escape import file_name_collisions, markdown_plain, segment_file_stem, write_csv
+from ..exceptions import NoDataError, ParameterError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
 from ..snapshot import SideReads
@@ -143,7 +143,7 @@ def _actions(
 
 def campaign_file(segment: str) -> str:
     """The campaign list's file name of a segment: ``campaign_can_t_lose.csv``."""
-    return f"campaign_{safe_filename(segment.lower(), 'segment')}.csv"
+    return f"campaign_{segment_file_stem(segment)}.csv"
 
 
 def _comparisons(
@@ -421,7 +421,14 @@ def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
         "refunded_customers": data.refunded,
         **data.extras.get("tables", {}),
     }
-    for segment, members in data.campaign_list.groupby("segment", sort=False):
+    groups = list(data.campaign_list.groupby("segment", sort=False))
+    clash = file_name_collisions(str(segment) for segment, _ in groups)
+    if clash:  # checked with the parameters already; never let one list replace another
+        first, second, stem = clash[0]
+        raise ParameterError(
+            f"segments {first!r} and {second!r} would share the file campaign_{stem}.csv"
+        )
+    for segment, members in groups:
         frames[campaign_file(str(segment))[: -len(".csv")]] = members
     # 6 decimals: sums that differ only by float summation order print the same; text
     # cells that a spreadsheet would run as formulas get a leading quote
