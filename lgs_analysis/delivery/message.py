@@ -30,6 +30,7 @@ from ..formatting import (
     format_window,
     is_missing,
 )
+from ..report.publish import own_file
 
 __all__ = [
     "build_message",
@@ -158,12 +159,14 @@ def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) ->
     by_segment = {a.get("segment"): a.get("list_file") for a in actions}
     for segment in wanted:
         listed = by_segment.get(segment)
-        if listed and (version_dir / listed).is_file():
-            files[Path(listed).name] = (version_dir / listed).read_bytes()
+        # metrics.json may have been edited: only a list file of the version's own tables
+        path = version_dir / "tables" / Path(str(listed or "")).name
+        if listed and listed == f"tables/{path.name}" and own_file(path, version_dir / "tables"):
+            files[path.name] = path.read_bytes()
     if files or any(by_segment.values()):
         return files
     path = version_dir / "tables" / "customers.csv"  # a version from before the lists
-    if not path.exists():
+    if not own_file(path, version_dir):
         return {}
     customers = pd.read_csv(path, dtype={"segment": str}, keep_default_na=False, na_values=[""])
     for segment in wanted:
@@ -402,6 +405,7 @@ def build_message(
     attach_csvs: bool = False,
     note: str = "",
     domain: str | None = None,
+    bcc: bool = False,
 ) -> EmailMessage:
     """Build the report email for a published version.
 
@@ -419,6 +423,9 @@ def build_message(
         An extra paragraph at the top (for example "this replaces v001").
     domain : str, optional
         Domain of the Message-ID (default: the sender's domain).
+    bcc : bool
+        Leave the recipients out of the headers (``To: undisclosed-recipients:;``); the
+        sender passes them to the server in the envelope only (default: False).
 
     Returns
     -------
@@ -435,7 +442,7 @@ def build_message(
     version = version_dir.name
     metrics = read_metrics(version_dir)
     pdf_path = version_dir / "report.pdf"
-    if not pdf_path.exists():
+    if not own_file(pdf_path, version_dir):
         raise DeliveryError(f"{pdf_path} is missing: not a published report version")
     period = str(metrics.get("period") or version_dir.parent.name)
     metrics.setdefault("period", period)
@@ -446,7 +453,7 @@ def build_message(
     msg = EmailMessage()
     msg["Subject"] = format_subject(subject_template, metrics, version)
     msg["From"] = sender
-    msg["To"] = ", ".join(recipients)
+    msg["To"] = "undisclosed-recipients:;" if bcc else ", ".join(recipients)
     msg["Date"] = formatdate(localtime=True)
     if domain is None:
         domain = sender.rpartition("@")[2].strip(" >") or "lgs-reports.invalid"
@@ -454,9 +461,10 @@ def build_message(
     msg["X-LGS-Report"] = f"{period}/{version}"
 
     pie = version_dir / "charts" / "segment_pie_email.png"
-    if not pie.exists():  # a version from before the email's own chart
+    if not own_file(pie, version_dir):  # a version from before the email's own chart
         pie = version_dir / "charts" / "segment_pie.png"
-    pie_cid = make_msgid(idstring="segment-pie", domain=domain) if pie.exists() else None
+    shown = own_file(pie, version_dir)
+    pie_cid = make_msgid(idstring="segment-pie", domain=domain) if shown else None
     msg.set_content(_plain_body(metrics, version, note, attachments))
     html_body = _html_body(metrics, version, note, pie_cid[1:-1] if pie_cid else None, attachments)
     msg.add_alternative(html_body, subtype="html")
