@@ -214,6 +214,8 @@ def _key_figures(metrics: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _segment_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
+    if not metrics.get("rfm_customers"):  # no one scored: the summary says so
+        return []
     return [
         (
             str(seg.get("segment", "")),

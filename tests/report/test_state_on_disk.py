@@ -4,7 +4,8 @@ Anyone with access to the reports folder may have changed it: a ``latest`` that 
 outside, a version deleted or copied, a truncated manifest, a damaged delivery record, a
 link planted where a folder should be. Versions are found from the real ``vNNN`` folders
 only; a damaged one is listed as such and rebuilt with the reason; nothing is read or
-written outside the reports folder. The tests below work on hand-made versions.
+written outside the reports folder. The fast tests below work on hand-made versions; the
+end-to-end one builds real reports (papermill, PDF) over a degenerate warehouse.
 """
 
 from __future__ import annotations
@@ -211,3 +212,147 @@ def test_index_survives_wrong_typed_figures(tmp_path):
     (version / "manifest.json").write_text(json.dumps({"created_at": 12345, "reason": 7}))
     page = write_index(reports).read_text()
     assert "v001" in page and "n/a" in page
+
+
+# ---------------------------------------------------------------- end to end: real reports
+
+HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+
+
+def _degenerate_csv(path: Path) -> Path:
+    """2011-03: only cancellations, by identified customers. 2011-11: only lines without a
+    customer number (sales and a few cancellations). Nobody can be scored in either."""
+    lines = [HEADER]
+    for i in range(30):
+        day = 1 + i % 28
+        lines.append(
+            f"C5400{i:02d},22960,JAM MAKING SET,-6,3/{day}/2011 10:00,4.25,{13000 + i},UK\n"
+        )
+    for i in range(40):
+        day = 1 + i % 28
+        lines.append(f"5790{i:02d},85123A,WHITE HANGING HEART,6,11/{day}/2011 9:00,2.55,,UK\n")
+    for i in range(5):
+        lines.append(f"C5791{i:02d},85123A,WHITE HANGING HEART,-2,11/{1 + i}/2011 12:00,2.55,,FR\n")
+    path.write_text("".join(lines))
+    return path
+
+
+@pytest.fixture(scope="module")
+def degenerate(tmp_path_factory):
+    """Two degenerate periods built by `lgs reports` over a reports folder someone tampered
+    with: 2011-11 has a v001 with a truncated manifest and a real folder as `latest` (cp -rL);
+    2011-03 has `latest`, a `v001` and `deliveries` that are links to a folder outside."""
+    import subprocess
+    import sys
+
+    from lgs_analysis.config import PROJECT_ROOT
+    from lgs_analysis.ingest.loaders import load_file
+    from lgs_analysis.warehouse import get_engine
+
+    root = tmp_path_factory.mktemp("state")
+    url = f"duckdb:///{root / 'warehouse.duckdb'}"
+    load_file(_degenerate_csv(root / "degenerate.csv"), get_engine(url), progress=False)
+    params = root / "params"
+    shutil.copytree(PROJECT_ROOT / "params", params)
+    (params / "delivery.yaml").write_text(
+        "sender: reports@lgs.test\nrecipients: [marketing@lgs.test]\nmax_attempts: 1\n"
+    )
+    reports = root / "reports"
+    outside = root / "outside"
+    forged = make_version_dir(outside, period="2011-03", version="v999")
+    (outside / "deliveries").mkdir()
+    damaged = make_version_dir(reports, period="2011-11", version="v001")
+    (damaged / "manifest.json").write_text('{"period": "2011-11", "run_k')
+    (damaged.parent / "latest").unlink()
+    shutil.copytree(damaged, damaged.parent / "latest")
+    march = reports / "2011-03"
+    march.mkdir()
+    (march / "latest").symlink_to(forged, target_is_directory=True)
+    (march / "v001").symlink_to(forged, target_is_directory=True)
+    (march / "deliveries").symlink_to(outside / "deliveries", target_is_directory=True)
+    before = _tree(outside)
+    env = {
+        **os.environ,
+        "LGS_DATABASE_URL": url,
+        "LGS_REPORTS_DIR": str(reports),
+        "LGS_PARAMS_DIR": str(params),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "lgs_analysis.cli", "reports", "--periods", "2011-03 2011-11"],
+        env={**env, "LGS_JOBS": "2"},
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=600,
+    )
+    return {"root": root, "env": env, "done": done, "outside": outside, "before": before}
+
+
+def test_degenerate_periods_publish_a_report_that_says_no_one_is_scored(degenerate):
+    """Issue 22: a period of only cancellations, or with no identified customer, failed at
+    the pie chart (exit 6; the second also failed at the invoice histogram)."""
+    done = degenerate["done"]
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 published" in done.stdout and "Traceback" not in done.stderr
+    reports = degenerate["root"] / "reports"
+    for period in ("2011-03", "2011-11"):
+        version = newest_version(reports / period)[0]
+        metrics = json.loads((version / "metrics.json").read_text())
+        assert metrics["rfm_customers"] == 0
+        assert all(segment["customers"] == 0 for segment in metrics["segments"])
+        page = (version / "report.html").read_text()
+        assert "There is no one to score" in page and "Recommended actions" not in page
+        assert not list((version / "tables").glob("campaign_*.csv"))
+    net = json.loads((newest_version(reports / "2011-11")[0] / "metrics.json").read_text())
+    assert round(net["net_sales"], 2) == round(40 * 6 * 2.55 - 5 * 2 * 2.55, 2)
+
+
+def test_tampered_reports_folder_is_rebuilt_never_followed(degenerate):
+    reports = degenerate["root"] / "reports"
+    november, march = reports / "2011-11", reports / "2011-03"
+    # the damaged v001 stays, named; v002 is built with the reason; latest is a link again
+    assert [v.name for v in list_versions(november)] == ["v001", "v002"]
+    manifest = json.loads((november / "v002" / "manifest.json").read_text())
+    assert manifest["reason"].startswith("rebuilt: v001 was damaged (manifest.json is not valid")
+    assert os.readlink(november / "latest") == "v002"
+    assert len(list(november.glob(".latest-replaced-*"))) == 1  # the copy, kept aside
+    assert not [p for p in november.iterdir() if p.is_symlink() and p.name != "latest"]
+    # March: the planted links are never versions; its report is v002 (v001 is taken)
+    assert [v.name for v in list_versions(march)] == ["v002"]
+    assert os.readlink(march / "latest") == "v002"
+    assert _tree(degenerate["outside"]) == degenerate["before"]
+    page = (reports / "index.html").read_text()
+    assert "rebuilt: v001 was damaged" in page and "damaged: manifest.json" in page
+
+
+def test_monthly_never_sends_what_a_forged_latest_points_at(degenerate, monkeypatch):
+    """Issue 22: a `latest` pointing outside the period made make monthly email the
+    attacker's PDF, send a month already sent again and write beside the attacker's folder."""
+    from lgs_analysis.delivery.monthly import run_monthly
+    from tests.delivery.test_delivery import Inbox, smtp_server
+
+    for name, value in degenerate["env"].items():
+        if name.startswith("LGS_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LGS_SMTP_HOST", "127.0.0.1")
+    march = degenerate["root"] / "reports" / "2011-03"
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        monkeypatch.setenv("LGS_SMTP_PORT", str(port))
+        first = run_monthly(period="2011-03")
+        (march / "latest").unlink()
+        forged = degenerate["outside"] / "2011-03" / "v999"
+        (march / "latest").symlink_to(forged, target_is_directory=True)
+        second = run_monthly(period="2011-03")
+    assert first.created is False and first.version_dir == march / "v002"
+    assert first.delivery.status == "sent" and second.delivery.status == "skipped"
+    assert len(inbox.messages) == 1
+    assert inbox.parsed()["X-LGS-Report"] == "2011-03/v002"
+    assert os.readlink(march / "latest") == "v002"
+    assert not (march / "deliveries").is_symlink() and (march / "deliveries" / "v002.json").exists()
+    assert _tree(degenerate["outside"]) == degenerate["before"]
+    # the email of a period with no one to score says so, and carries no pie
+    message = inbox.parsed()
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "There is no one to score" in text
+    assert "image/png" not in [p.get_content_type() for p in message.walk()]
