@@ -1,6 +1,6 @@
 # LGS Reports: the user's verbs. Every target that needs Python depends on the
-# .venv bootstrap, which (re)builds the virtualenv when it is missing or when
-# pyproject.toml has changed.
+# .venv bootstrap, which (re)builds the virtualenv from the lock files when it is missing
+# or when pyproject.toml or a lock file has changed.
 #
 # Values given on the command line (PERIOD, PERIODS, JOBS, PARAMS, SOURCE, FORCE, RESEND,
 # DRY_RUN, NEW_SOURCE)
@@ -11,11 +11,18 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-# pyspark (about 450 MB) is the optional [spark] extra: `make venv SPARK=1` adds it, and
-# `make test` and `make bench` always do, so that the Spark tests run for real in CI
-SPARK_STAMP := $(VENV)/.spark-installed
 LGS := $(BIN)/lgs
+# .venv is built from the lock files (pinned versions with hashes), by uv, by
+# lgs_analysis/environment.py (standard library only, so the bare interpreter runs it).
+# Each stamp says which lock is installed: the base one for the user's verbs, the test
+# one for test/lint/bench, the [spark] extra (pyspark, about 450 MB) for test/bench and
+# `make venv SPARK=1`. A lock that no longer matches pyproject.toml stops the build:
+# `make lock` compiles them again.
+ENV_SCRIPT := lgs_analysis/environment.py
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.test-installed
+SPARK_STAMP := $(VENV)/.spark-installed
+INSTALL := $(PYTHON) $(ENV_SCRIPT) install --venv $(VENV)
 
 export LGS_PERIOD = $(value PERIOD)
 export LGS_PERIODS = $(value PERIODS)
@@ -26,10 +33,11 @@ export LGS_FORCE = $(value FORCE)
 export LGS_RESEND = $(value RESEND)
 export LGS_DRY_RUN = $(value DRY_RUN)
 export LGS_NEW_SOURCE = $(value NEW_SOURCE)
+export LGS_UPGRADE = $(value UPGRADE)
 # make would export the raw command-line variables too, expanding them on the way
-unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN NEW_SOURCE SPARK
+unexport PERIOD PERIODS JOBS PARAMS SOURCE FORCE RESEND DRY_RUN NEW_SOURCE SPARK UPGRADE
 
-.PHONY: help venv report reports load etl etl-status drop-demo monthly test bench lint clean
+.PHONY: help venv lock report reports load etl etl-status drop-demo monthly test bench lint clean
 
 help:
 	@echo "make report PERIOD=2011 [FORCE=1] [PARAMS='name=value ...']  (also 2011-Q4, 2011-11)"
@@ -42,26 +50,29 @@ help:
 	@echo "make drop-demo                     remove the generated demo data"
 	@echo "make monthly [PERIOD=2011-11] [DRY_RUN=1] [RESEND=1]"
 	@echo "                                   email the last complete month's report once"
-	@echo "make venv [SPARK=1]                the virtualenv; SPARK=1 adds pyspark (Spark warehouse)"
+	@echo "make venv [SPARK=1]                the virtualenv, from the lock files; SPARK=1 adds pyspark"
+	@echo "make lock [UPGRADE=1]              compile the lock files from pyproject.toml (UPGRADE: newest)"
 	@echo "make test   make bench   make lint   make clean"
 
-$(STAMP): pyproject.toml
-	@echo "setting up $(VENV): first run, or pyproject.toml changed (about a minute)"
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "  installing lgs-reports and its dependencies (log: $(VENV)/install.log)"
-	@$(BIN)/python -m pip install --disable-pip-version-check --upgrade pip > $(VENV)/install.log 2>&1 \
-	  && $(BIN)/python -m pip install --disable-pip-version-check -e '.[test]' >> $(VENV)/install.log 2>&1 \
-	  || { tail -n 40 $(VENV)/install.log; echo "installing into $(VENV) failed: see $(VENV)/install.log"; exit 1; }
+$(STAMP): pyproject.toml requirements.lock
+	@echo "setting up $(VENV) from requirements.lock (log: $(VENV)/install.log)"
+	@$(INSTALL) --sync requirements.lock
 	@touch $(STAMP)
-	@echo "  $(VENV) is ready"
 
-$(SPARK_STAMP): $(STAMP)
-	@echo "  installing the [spark] extra (pyspark) into $(VENV) (log: $(VENV)/install.log)"
-	@$(BIN)/python -m pip install --disable-pip-version-check -e '.[test,spark]' >> $(VENV)/install.log 2>&1 \
-	  || { tail -n 40 $(VENV)/install.log; echo "installing pyspark into $(VENV) failed: see $(VENV)/install.log"; exit 1; }
+$(TEST_STAMP): $(STAMP) requirements-test.lock
+	@echo "  adding the test tools from requirements-test.lock"
+	@$(INSTALL) requirements-test.lock
+	@touch $(TEST_STAMP)
+
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	@echo "  adding the [spark] extra (pyspark) from requirements-spark.lock"
+	@$(INSTALL) requirements-spark.lock
 	@touch $(SPARK_STAMP)
 
-venv: $(STAMP) $(if $(value SPARK),$(SPARK_STAMP))
+lock:
+	@$(PYTHON) $(ENV_SCRIPT) lock --venv $(VENV)
+
+venv: $(TEST_STAMP) $(if $(value SPARK),$(SPARK_STAMP))
 
 report: $(STAMP)
 	@$(LGS) report
@@ -84,13 +95,13 @@ drop-demo: $(STAMP)
 monthly: $(STAMP)
 	@$(LGS) monthly
 
-test: $(STAMP) $(SPARK_STAMP)
+test: $(TEST_STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m pytest tests
 
-bench: $(STAMP) $(SPARK_STAMP)
+bench: $(TEST_STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m tests.bench
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check lgs_analysis tests
 	$(BIN)/ruff format --check lgs_analysis tests
 

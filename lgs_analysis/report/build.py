@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import PROJECT_ROOT, get_settings
+from ..environment import package_versions
 from ..exceptions import ParameterError, ReportExecutionError, ReportsDirError
 from ..log import logger
 from ..periods import Period, parse_period
@@ -29,6 +30,7 @@ from ..warehouse import (
     ensure_schema,
     get_engine,
     refresh_derived,
+    run_query,
     schema_is_current,
 )
 from .kernel import ipc_kernel_manager
@@ -247,6 +249,8 @@ def build_report(
         with engine.connect() as conn:
             check_period_has_data(conn, period)
             fingerprint = data_fingerprint(conn)
+            server = run_query(conn, "warehouse/server_version")["server_version"].iloc[0]
+            warehouse = f"{conn.dialect.name} {server}"
     finally:
         engine.dispose()  # release the DuckDB file before the kernel opens it
     timings["prepare_s"] = time.perf_counter() - started
@@ -261,6 +265,8 @@ def build_report(
         "code_version": code_version(),
         "data_fingerprint": fingerprint,
         "parameters": params,
+        # the versions that shape figures, fits and pages: a change makes a new version
+        "environment": {**package_versions(), "warehouse": warehouse},
     }
     run_key = _run_key(identity)
     period_dir = own_dir(settings.reports_dir / period.label, settings.reports_dir)

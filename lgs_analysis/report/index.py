@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..environment import describe_version_changes
 from ..escape import html_text
 from ..exceptions import PeriodError
 from ..formatting import format_count, format_datetime, format_money, format_pct, plural
@@ -167,6 +168,13 @@ def version_reason(manifest: dict[str, Any], previous: dict[str, Any] | None) ->
         )
         if manifest.get(key) != previous.get(key)
     ]
+    if manifest.get("environment") != previous.get("environment"):
+        old, new = previous.get("environment"), manifest.get("environment")
+        versions = describe_version_changes(  # a hand-edited manifest may hold anything
+            old if isinstance(old, dict) or old is None else {},
+            new if isinstance(new, dict) else {},
+        )
+        changes.append(f"new package versions ({versions})")
     return ", ".join(changes) if changes else "forced (nothing changed)"
 
 

@@ -369,3 +369,34 @@ def test_prepare_refills_invoice_parts_after_a_hand_edit_of_retail(pg_url, caplo
     prepare_warehouse(pg_url)
     assert "refilling the invoice parts" in caplog.text
     assert_derived_current(pg_url)
+
+
+def test_a_changed_package_version_makes_a_new_version_that_names_it(
+    demo_report, tmp_path, monkeypatch
+):
+    """A copy of pandas' metadata with another version, first on the path: the next run
+    publishes a new version whose reason (manifest and index) says pandas changed."""
+    from importlib import metadata
+
+    result, root, _ = demo_report
+    build_report("2011")  # whatever earlier tests left: the latest version is current
+    real = metadata.version("pandas")
+    manifest = json.loads((root / "reports/2011/latest/manifest.json").read_text())
+    assert manifest["environment"]["pandas"] == real
+    assert manifest["environment"]["warehouse"].startswith("duckdb v")
+    assert manifest["environment"]["python"] == ".".join(map(str, sys.version_info[:3]))
+    for name in ["numpy", "duckdb", "sqlglot", "scipy", "matplotlib", "weasyprint", "papermill"]:
+        assert manifest["environment"][name] == metadata.version(name), name
+    assert not build_report("2011").created  # same versions: up to date
+
+    fake = tmp_path / "site" / "pandas-99.0.0.dist-info"
+    fake.mkdir(parents=True)
+    (fake / "METADATA").write_text("Metadata-Version: 2.1\nName: pandas\nVersion: 99.0.0\n")
+    monkeypatch.syspath_prepend(str(fake.parent))
+    assert metadata.version("pandas") == "99.0.0"
+    again = build_report("2011")
+    assert again.created
+    newer = json.loads((again.version_dir / "manifest.json").read_text())
+    assert newer["reason"] == f"new package versions (pandas {real} -> 99.0.0)"
+    index = (root / "reports" / "index.html").read_text()
+    assert f"pandas {real} -&gt; 99.0.0" in index

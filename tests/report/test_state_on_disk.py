@@ -209,9 +209,10 @@ def test_index_survives_wrong_typed_figures(tmp_path):
     (version / "metrics.json").write_text(
         json.dumps({"net_sales": "lots", "sales_growth_pct": [1], "active_customers": {}})
     )
-    (version / "manifest.json").write_text(json.dumps({"created_at": 12345, "reason": 7}))
+    (version / "manifest.json").write_text(json.dumps({"created_at": 12345, "environment": "x"}))
+    make_version_dir(reports, version="v002")
     page = write_index(reports).read_text()
-    assert "v001" in page and "n/a" in page
+    assert "v001" in page and "v002" in page and "n/a" in page
 
 
 # ---------------------------------------------------------------- end to end: real reports
