@@ -291,6 +291,31 @@ def test_password_holding_at_connects_to_the_right_host(pg_url: str) -> None:
         engine.dispose()
 
 
+# --- control characters in file names never reach the terminal or a log raw ------------------
+
+
+def test_file_name_with_control_characters_cannot_forge_a_log_line(
+    duckdb_url: str, tmp_path: Path
+) -> None:
+    """Issue 22: a newline in a file name started a forged log line; ESC and BEL reached
+    the terminal raw. Every line the load prints is now one of its own."""
+    import re
+
+    name = "evil\n01:02:03 ERROR forged\x1b[2J\x07\u202etxt.csv"
+    path = _write_csv(tmp_path / name, GOOD_ROWS)
+    done = _lgs("--log-level", "INFO", "load", str(path), env={"LGS_DATABASE_URL": duckdb_url})
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in output, repr(raw)
+    assert "\\x1b[2J\\x07\\u202etxt.csv" in done.stdout  # shown, escaped
+    own = r"\d\d:\d\d:\d\d (INFO|WARNING) |loading evil\\x0a.*: 3 rows done"
+    lines = done.stderr.splitlines()  # log records and plain progress lines
+    assert lines and all(re.match(own, line) for line in lines), lines
+    assert not any(line.startswith("01:02:03") for line in output.splitlines())
+    assert len(done.stdout.splitlines()) == 1 and "ERROR forged" in done.stdout
+
+
 # --- reports folder: read-only, full, leftovers of killed runs -------------------------------
 
 
