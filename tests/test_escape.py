@@ -198,3 +198,26 @@ def test_subject_templates_allow_plain_fields_only(template):
     with pytest.raises(ConfigError, match="plain name"):
         check_subject_template(template)
     check_subject_template("LGS {period}: {net_sales}")
+
+
+def test_etl_summary_and_status_keep_a_source_name_on_its_line():
+    from datetime import datetime
+
+    from lgs_analysis.ingest.etl.runs import STATUS_COLUMNS, EtlResult, format_etl_status
+
+    name = "postgresql:1/shop\n12:00:00 INFO forged\x1b[2J/public.retail"
+    at = datetime(2011, 12, 9, 12, 0)
+    result = EtlResult(1, name, "DuckDB file w", at, at, 3, None, None, at, 1, 1, 0, 0, "f")
+    assert "\n12:00:00" not in result.summary() and "\x1b" not in result.summary()
+    run = dict.fromkeys(STATUS_COLUMNS, 0) | {
+        "source_name": name,
+        "status": "failed",
+        "started_at": at,
+        "finished_at": at,
+        "window_start": None,
+        "watermark_after": None,
+        "message": "boom\nforged line\x07",
+    }
+    shown = format_etl_status(pd.DataFrame([run]))
+    assert "\x1b" not in shown and "\x07" not in shown and "\nforged line" not in shown
+    assert len(shown.splitlines()) == 3  # header, the run, its error

@@ -261,7 +261,7 @@ def send_report(
             raise ReportsDirError(
                 f"the email of {period_dir.name}/{version_dir.name} WAS sent (the server "
                 f"accepted it: {accepted.response}; Message-ID {message['Message-ID']}), but "
-                f"it could not be recorded under {record_dir(period_dir)}: {exc}. "
+                f"it could not be recorded under {_record_dir(period_dir)}: {exc}. "
                 + (
                     "The marker says it was accepted; the next run records it"
                     if kept
@@ -277,7 +277,7 @@ def send_report(
     )
 
 
-def record_dir(period_dir: Path) -> Path:
+def _record_dir(period_dir: Path) -> Path:
     """Where a period's delivery records live."""
     return Path(period_dir) / "deliveries"
 
@@ -316,7 +316,7 @@ def _resolve_accepted(period_dir: Path) -> None:
     try:
         record_delivery(version_dir, entry)
     except OSError as exc:
-        raise reports_dir_error(exc, record_dir(period_dir)) or exc from None
+        raise reports_dir_error(exc, _record_dir(period_dir)) or exc from None
     pending_path(period_dir).unlink(missing_ok=True)
     logger.info("recorded the send of %s that an earlier run could not record", version_dir.name)
 
