@@ -27,7 +27,7 @@ def _stage(module: str) -> str:
         return "ground"  # lgs_analysis itself
     if parts[1] in STAGES:
         return parts[1]
-    return "ground"  # config, exceptions, log, warehouse, periods, formatting
+    return "ground"  # config, exceptions, log, warehouse (a package), periods, formatting
 
 
 def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> list[str]:
@@ -75,6 +75,15 @@ def test_graph_sees_the_package():
     assert "lgs_analysis.report.build" in GRAPH
     assert "lgs_analysis.analyses.rfm" in GRAPH["lgs_analysis.report.data"]
     assert "lgs_analysis.warehouse" in GRAPH["lgs_analysis.analyses.rfm"]
+    # the warehouse package: its engines sit below the shared part that dispatches to them
+    assert "lgs_analysis.warehouse.duckdb" in GRAPH["lgs_analysis.warehouse.queries"]
+    assert "lgs_analysis.warehouse.spark" in GRAPH["lgs_analysis.warehouse.engines"]
+
+
+def test_warehouse_modules_are_ground():
+    modules = [m for m in GRAPH if m.startswith("lgs_analysis.warehouse")]
+    assert {m.rsplit(".", 1)[-1] for m in modules} >= {"duckdb", "postgresql", "spark", "sql"}
+    assert all(_stage(m) == "ground" for m in modules)
 
 
 @pytest.mark.parametrize("module", sorted(GRAPH))

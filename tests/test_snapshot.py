@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from lgs_analysis.snapshot import SideReads
-from lgs_analysis.warehouse import data_range, ensure_schema, get_engine
+from lgs_analysis.warehouse import SideReads, data_range, ensure_schema, get_engine
 
 INSERT = (
     "insert into retail (invoice_no, stock_code, description, quantity, invoice_date,"

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pytest
 
 from lgs_analysis.exceptions import WarehouseError
-from lgs_analysis.warehouse import SQL_DIR, _bind_names, load_sql, run_query
+from lgs_analysis.warehouse import SQL_DIR, load_sql, run_query
+from lgs_analysis.warehouse.sql import _bind_names
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_CSV = FIXTURES / "retail_sample.csv"

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from ..log import logger
 from ..periods import Period
-from ..snapshot import SideReads
+from ..warehouse import SideReads
 from . import basket, clv, cohorts, migration, rfm
 from .coverage import DataSpan
 
@@ -29,7 +29,7 @@ FOCUS_SEGMENTS = ("Champions", "Can't Lose", "Hibernating")
 def basket_reads(period: Period, params: dict[str, Any]) -> list[Callable[[Connection], Any]]:
     """The report's three basket reads, independent of its other work: the period's
     products and baskets, its frequent basket items, and each customer's products over
-    the RFM window. Start them early with :class:`~lgs_analysis.snapshot.SideReads`."""
+    the RFM window. Start them early with :class:`~lgs_analysis.warehouse.SideReads`."""
     rfm_start = period.lookback_start(int(params["rfm_lookback_months"]))
     return [
         lambda c: basket.fetch_products(c, period.start, period.end),

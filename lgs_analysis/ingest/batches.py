@@ -7,7 +7,7 @@ A load of real data removes the demo data, and demo data never joins real data.
 Everything happens in one transaction, so a failed load changes nothing.
 
 On a Spark warehouse the same steps run on its batch directories: the transaction is the
-manifest swap of :mod:`lgs_analysis.warehouse_spark`, and a deleted batch is one the new
+manifest swap of :mod:`lgs_analysis.warehouse.spark`, and a deleted batch is one the new
 snapshot no longer lists.
 """
 
@@ -26,13 +26,13 @@ from ..escape import terminal_text
 from ..exceptions import MixedDataError
 from ..log import logger
 from ..warehouse import (
+    SparkConnection,
     bulk_insert,
     ensure_schema,
     execute_sql_file,
     refresh_derived,
     run_query,
 )
-from ..warehouse_spark import SparkConnection
 
 __all__ = [
     "LoadResult",

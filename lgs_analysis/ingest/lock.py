@@ -27,8 +27,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from ..config import PROJECT_ROOT, get_settings
 from ..exceptions import LockedError
-from ..warehouse import describe_target, run_query
-from ..warehouse_spark import is_spark_url
+from ..warehouse import describe_target, is_spark_url, run_query
 
 __all__ = ["LOCK_DIR_ENV", "warehouse_key", "lock_path", "hold_etl_lock", "hold_advisory_lock"]
 

@@ -22,8 +22,13 @@ from ..escape import file_name_collisions, markdown_plain, segment_file_stem, wr
 from ..exceptions import NoDataError, ParameterError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
-from ..snapshot import SideReads
-from ..warehouse import data_fingerprint, data_range, get_engine, tune_report_session
+from ..warehouse import (
+    SideReads,
+    data_fingerprint,
+    data_range,
+    get_engine,
+    tune_report_session,
+)
 from .actions import MISSING_ACTION, Action, load_actions
 
 __all__ = [

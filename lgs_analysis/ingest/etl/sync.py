@@ -77,6 +77,7 @@ from ...exceptions import (
 from ...log import logger
 from ...progress import Progress
 from ...warehouse import (
+    SparkEngine,
     bulk_insert,
     describe_target,
     ensure_schema,
@@ -86,7 +87,6 @@ from ...warehouse import (
     refresh_derived,
     run_query,
 )
-from ...warehouse_spark import SparkEngine
 from ..batches import drop_demo, quarantine_table
 from ..lock import hold_advisory_lock, hold_etl_lock
 from ..validate import parse_dates, validate_rows
@@ -531,7 +531,7 @@ def _sync_spark(
     """The same run on a Spark warehouse, in one write transaction (a manifest swap).
 
     The window's old lines are removed by writing again the ETL batches that hold them
-    (Parquet, :meth:`lgs_analysis.warehouse_spark.SparkConnection.rewrite`); the new lines
+    (Parquet, :meth:`lgs_analysis.warehouse.spark.SparkConnection.rewrite`); the new lines
     are a new batch. The run id is taken first, in its own transaction, so that a failed
     run's ``etl_runs`` row keeps an id no later run reuses.
     """

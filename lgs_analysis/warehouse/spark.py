@@ -50,27 +50,19 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from .exceptions import WarehouseError
+from ..exceptions import WarehouseError
 
 __all__ = [
-    "SPARK_SCHEMES",
-    "is_spark_url",
     "SparkEngine",
     "SparkConnection",
     "table_schemas",
 ]
 
-SPARK_SCHEMES = ("spark://", "sc://")
 MANIFEST = "CURRENT.json"
 # orphaned or dropped batch directories older than this are removed by the next writer
 # (a report that started reading them before the drop has long finished)
 _GC_AFTER_S = 3600
 _BATCH_DIR = re.compile(r"^b(\d+)-[0-9a-f]+$")
-
-
-def is_spark_url(url: str) -> bool:
-    """Whether ``url`` names a Spark warehouse."""
-    return url.startswith(SPARK_SCHEMES)
 
 
 def _arrow_type(dtype: exp.DataType) -> pa.DataType:

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from .warehouse import execute_sql_file, run_query, tune_report_session
+from .queries import execute_sql_file, run_query, tune_report_session
 
 __all__ = ["SideReads"]
 
