@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 
 import click
 
-from .exceptions import LgsError
+from .escape import terminal_text
+from .exceptions import BatchError, LgsError
 from .log import logger
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
 
 def printable(text: str) -> str:
-    """Text for the terminal: control characters (escape sequences from file names or data)
-    shown as ``\\xNN``, so they cannot move the cursor, recolour or retitle the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Text for the terminal: control, bidi and zero-width characters (escape sequences
+    from file names or data) shown as ``\\xNN`` or ``\\uNNNN``, so they cannot move the
+    cursor, recolour, retitle or reorder the terminal; our own line breaks are kept."""
+    return terminal_text(text, newlines=True)
 
 
 class _PrintableFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return printable(super().format(record))
+    """One record, one line: a newline inside a message (a file name, a value) is shown as
+    ``\\x0a``, so it cannot forge a log line; a traceback below it keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's API
+        return terminal_text(super().formatMessage(record))
 
 
 def _configure_logging(level: str) -> None:
@@ -56,7 +58,7 @@ def load(source: str | None) -> None:
     from .ingest.loaders import load_file
 
     result = load_file(source)
-    click.echo(result.summary())
+    click.echo(printable(result.summary()))
 
 
 @cli.command("drop-demo")
@@ -88,7 +90,7 @@ def etl(source_url: str | None, overlap_days: int, new_source: bool) -> None:
     from .ingest.etl import run_etl
 
     result = run_etl(source_url=source_url, overlap_days=overlap_days, new_source=new_source)
-    click.echo(result.summary())
+    click.echo(printable(result.summary()))
 
 
 @cli.command("etl-status")
@@ -98,7 +100,7 @@ def etl_status(limit: int) -> None:
     from .ingest.etl import etl_status as read_etl_status
     from .ingest.etl import format_etl_status
 
-    click.echo(format_etl_status(read_etl_status(limit=limit)))
+    click.echo(printable(format_etl_status(read_etl_status(limit=limit))))
 
 
 @cli.command()
@@ -140,7 +142,7 @@ def report(
 
     pairs = [*split_overrides(params_text), *params]
     result = build_report(period, overrides=parse_overrides(pairs), force=force, template=template)
-    click.echo(result.summary())
+    click.echo(printable(result.summary()))
 
 
 @cli.command()
@@ -186,7 +188,7 @@ def reports(
         template=template,
         jobs=jobs,
     )
-    click.echo(result.summary())
+    click.echo(printable(result.summary()))
 
 
 @cli.command()
@@ -212,7 +214,7 @@ def monthly(period: str | None, resend: bool, dry_run: bool) -> None:
     """Build the last complete month's report and email it (once)."""
     from .delivery.monthly import run_monthly
 
-    click.echo(run_monthly(period=period, resend=resend, dry_run=dry_run).summary())
+    click.echo(printable(run_monthly(period=period, resend=resend, dry_run=dry_run).summary()))
 
 
 @cli.command()
@@ -272,7 +274,9 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except LgsError as exc:
-        click.echo(f"error: {printable(str(exc))}", err=True)
+        # one line, except a batch's summary (its lines are made printable one by one)
+        shown = printable(str(exc)) if isinstance(exc, BatchError) else terminal_text(exc)
+        click.echo(f"error: {shown}", err=True)
         sys.exit(exc.exit_code)
 
 

@@ -15,7 +15,14 @@ from dotenv import dotenv_values
 
 from .exceptions import ConfigError
 
-__all__ = ["PROJECT_ROOT", "Settings", "get_settings", "parse_bytes", "redact_url"]
+__all__ = [
+    "PROJECT_ROOT",
+    "Settings",
+    "get_settings",
+    "parse_bytes",
+    "redact_url",
+    "normalise_url",
+]
 
 PROJECT_ROOT = Path(os.environ.get("LGS_HOME", Path(__file__).resolve().parents[1]))
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
@@ -138,11 +145,47 @@ def parse_bytes(value: str, name: str) -> int:
     return int(amount)
 
 
-def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    from sqlalchemy.engine import make_url
+def _split_userinfo(url: str) -> tuple[str, str, str] | None:
+    """``(scheme, userinfo, rest)`` of ``scheme://userinfo@rest``, the userinfo ending at the
+    last ``@`` (an unencoded password may hold ``@``, ``:`` or ``/``); None without one."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return None
+    userinfo, _, host = rest.rpartition("@")
+    return scheme, userinfo, host
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a SQLAlchemy URL: hide everything after the scheme
-        return url.split("://", 1)[0] + "://***" if "://" in url else "***"
+
+def normalise_url(url: str) -> str:
+    """``url`` with an unencoded ``@`` in its password percent-encoded.
+
+    SQLAlchemy ends the password at the first ``@``, so ``postgres:Pa:ss@w0rd@host`` would
+    connect to the host ``w0rd@host`` and print ``w0rd`` in every error. A URL holding more
+    than one ``@`` is read as its user info up to the last ``@`` (as :func:`redact_url`
+    reads it), and that user info is encoded; an ``@`` in a query must then be written
+    ``%40``. Any other URL is returned as it is.
+    """
+    from urllib.parse import quote
+
+    parts = _split_userinfo(url)
+    if parts is None or "@" not in parts[1]:
+        return url
+    scheme, userinfo, rest = parts
+    user, colon, password = userinfo.partition(":")
+    encoded = quote(user, safe="") + (":" + quote(password, safe="") if colon else "")
+    return f"{scheme}://{encoded}@{rest}"
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``.
+
+    Everything between the user name and the last ``@`` is the password, so a password
+    holding ``@`` or ``:`` (``postgres:Pa:ss@w0rd@host``) is hidden whole.
+    """
+    parts = _split_userinfo(url)
+    if parts is not None:
+        scheme, userinfo, rest = parts
+        user, colon, _ = userinfo.partition(":")
+        return f"{scheme}://{user}{':***' if colon else ''}@{rest}"
+    if "://" in url:
+        return url  # no userinfo, so no password
+    return "***"  # not a URL: it may be a bare secret

@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .escape import terminal_text
+
 __all__ = ["Progress"]
 
 
@@ -32,7 +34,7 @@ class Progress:
         stream: TextIO | None = None,
         every_seconds: float | None = None,
     ) -> None:
-        self.description = description
+        self.description = terminal_text(description)  # a file name may hold an ESC or newline
         self.total = total
         self.unit = unit
         self.enabled = enabled

@@ -223,6 +223,99 @@ def test_bad_source_url_exits_2(duckdb_url: str) -> None:
     _refused(done, 2, "LGS_SOURCE_URL", "'sqlite' backend")
 
 
+# --- secrets: a password holding @ or : is hidden whole ---------------------------------------
+
+PASSWORDS = ["Pa:ss@w0rd", "Pa@ss:w0rd", "p@ss/w:rd?#x", "a@b@c@", "::@@::"]
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_redact_url_hides_everything_up_to_the_last_at(password: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from lgs_analysis.config import normalise_url, redact_url
+
+    url = f"postgresql+psycopg2://postgres:{password}@db.example:5432/shop"
+    assert redact_url(url) == "postgresql+psycopg2://postgres:***@db.example:5432/shop"
+    parsed = make_url(normalise_url(url))  # and the driver gets it whole
+    assert (parsed.username, parsed.password, parsed.host, parsed.port) == (
+        "postgres",
+        password,
+        "db.example",
+        5432,
+    )
+
+
+def _fragments(password: str) -> list[str]:
+    """Every piece of the password between its @ and : signs, three characters or more."""
+    import re
+
+    return [piece for piece in re.split(r"[@:]", password) if len(piece) >= 3] + [password]
+
+
+@pytest.mark.parametrize("password", PASSWORDS[:3])
+def test_unreachable_warehouse_and_etl_source_never_print_the_password(password: str) -> None:
+    """Issue 22: postgres:Pa:ss@w0rd@host printed "w0rd@host" as the host in warehouse and
+    ETL errors. Port 1 on loopback refuses, so both fail at the connection."""
+    from lgs_analysis.exceptions import SourceError, WarehouseError
+    from lgs_analysis.ingest.etl.source import OltpSource
+
+    url = f"postgresql+psycopg2://postgres:{password}@127.0.0.1:1/shop"
+    for error, connect in ((WarehouseError, get_engine), (SourceError, OltpSource)):
+        with pytest.raises(error) as caught:
+            connect(url)
+        message = str(caught.value)
+        assert "127.0.0.1" in message and "postgres:***@127.0.0.1:1/shop" in message, message
+        for piece in _fragments(password):
+            assert piece not in message, (piece, message)
+    TALLY["inputs tried"] += 2
+    TALLY["refused cleanly"] += 2
+
+
+def test_unreachable_source_exits_4_without_the_password(duckdb_url: str) -> None:
+    url = "postgresql+psycopg2://lgs_etl:Pa:ss@w0rd@127.0.0.1:1/shop"
+    done = _lgs("etl", env={"LGS_DATABASE_URL": duckdb_url, "LGS_SOURCE_URL": url})
+    _refused(done, 4, "127.0.0.1", "lgs_etl:***@127.0.0.1:1/shop")
+    assert "w0rd" not in done.stderr + done.stdout and "Pa:ss" not in done.stderr
+
+
+def test_password_holding_at_connects_to_the_right_host(pg_url: str) -> None:
+    """The same URL that used to name the host "w0rd@127.0.0.1" now reaches the server (trust
+    authentication here, so any password is accepted) and the report's warehouse works."""
+    base = pg_url.replace("postgresql+psycopg2://postgres@", "postgresql+psycopg2://")
+    url = base.replace("://", "://postgres:Pa:ss@w0rd@", 1)
+    engine = get_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("select 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+# --- control characters in file names never reach the terminal or a log raw ------------------
+
+
+def test_file_name_with_control_characters_cannot_forge_a_log_line(
+    duckdb_url: str, tmp_path: Path
+) -> None:
+    """Issue 22: a newline in a file name started a forged log line; ESC and BEL reached
+    the terminal raw. Every line the load prints is now one of its own."""
+    import re
+
+    name = "evil\n01:02:03 ERROR forged\x1b[2J\x07\u202etxt.csv"
+    path = _write_csv(tmp_path / name, GOOD_ROWS)
+    done = _lgs("--log-level", "INFO", "load", str(path), env={"LGS_DATABASE_URL": duckdb_url})
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in output, repr(raw)
+    assert "\\x1b[2J\\x07\\u202etxt.csv" in done.stdout  # shown, escaped
+    own = r"\d\d:\d\d:\d\d (INFO|WARNING) |loading evil\\x0a.*: \d+ rows"
+    lines = done.stderr.splitlines()  # log records and plain progress lines
+    assert lines and all(re.match(own, line) for line in lines), lines
+    assert not any(line.startswith("01:02:03") for line in output.splitlines())
+    assert len(done.stdout.splitlines()) == 1 and "ERROR forged" in done.stdout
+
+
 # --- reports folder: read-only, full, leftovers of killed runs -------------------------------
 
 

@@ -201,6 +201,13 @@ def build_narrative(
     readout = campaign_paragraph(campaign_readout, campaigns_in_progress)
     if readout:
         paragraphs.append(readout)
+    if int(segments["customers"].sum()) == 0:  # only cancellations, or no customer number
+        paragraphs.append(
+            f"There is no one to score: no customer has a positive {monetary_rule} spend in "
+            f"{rfm_window_text}, so this report gives no segments, campaign lists or customer "
+            "values, and recommends no campaign."
+        )
+        return paragraphs
     seg = segments.set_index("segment")
     clv = (
         clv_by_segment.set_index("segment")["predicted_clv_12m"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import getaddresses
+from email.utils import formataddr, getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,9 @@ import yaml
 
 from ..config import get_settings
 from ..exceptions import ConfigError
+from ..log import logger
 
-__all__ = ["DeliveryConfig", "load_delivery_config"]
+__all__ = ["DeliveryConfig", "load_delivery_config", "address_of"]
 
 
 _CONFIG_KEYS = {
@@ -22,6 +23,7 @@ _CONFIG_KEYS = {
     "attach_campaign_csvs": bool,
     "max_attempts": int,
     "retry_backoff_seconds": (int, float),
+    "bcc": bool,
 }
 
 
@@ -38,15 +40,51 @@ class DeliveryConfig:
     attach_campaign_csvs: bool = False
     max_attempts: int = 4
     retry_backoff_seconds: float = 2.0
+    # True: recipients go only in the envelope (Bcc), so no one sees the others' addresses
+    bcc: bool = False
 
 
 def _check_address(value: Any, where: str) -> str:
+    """An address as written, with a non-ASCII domain in its ASCII (IDNA) form.
+
+    A non-ASCII name before the ``@`` (``zoë@example.com``) is kept: it needs a server
+    offering SMTPUTF8, which the send checks before anything goes out.
+    """
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {value!r} is not an email address")
     parsed = getaddresses([value])
     if len(parsed) != 1 or "@" not in parsed[0][1] or " " in parsed[0][1]:
         raise ConfigError(f"{where}: {value!r} is not an email address")
-    return value.strip()
+    name, address = parsed[0]
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or any(ord(c) < 32 or c in "\x7f<>" for c in address):
+        raise ConfigError(f"{where}: {value!r} is not an email address")
+    if domain.isascii():
+        return value.strip()
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ConfigError(f"{where}: {value!r} has a domain that is not valid: {exc}") from None
+    return formataddr((name, f"{local}@{ascii_domain}")) if name else f"{local}@{ascii_domain}"
+
+
+def address_of(value: str) -> str:
+    """The bare address (``x@example.com``) of ``Name <x@example.com>``."""
+    return getaddresses([value])[0][1]
+
+
+def _unique(recipients: list[str], where: str) -> list[str]:
+    """Recipients in order, each address once (compared without case)."""
+    seen: set[str] = set()
+    unique = []
+    for recipient in recipients:
+        key = address_of(recipient).casefold()
+        if key in seen:
+            logger.warning("%s: %s is listed more than once; it is sent one copy", where, recipient)
+            continue
+        seen.add(key)
+        unique.append(recipient)
+    return unique
 
 
 def _checked_subject(template: str) -> str:
@@ -82,7 +120,10 @@ def load_delivery_config(params_dir: Path | None = None) -> DeliveryConfig:
             raise ConfigError(f"{path}: {key} must be {expected}, got {value!r}")
     if "sender" not in data:
         raise ConfigError(f"{path}: 'sender' is required (the From address)")
-    recipients = [_check_address(r, f"{path}: recipients") for r in data.get("recipients") or []]
+    recipients = _unique(
+        [_check_address(r, f"{path}: recipients") for r in data.get("recipients") or []],
+        f"{path}: recipients",
+    )
     if not recipients:
         raise ConfigError(f"{path}: 'recipients' must list at least one address")
     attempts = int(data.get("max_attempts", DeliveryConfig.max_attempts))
@@ -96,4 +137,5 @@ def load_delivery_config(params_dir: Path | None = None) -> DeliveryConfig:
         attach_campaign_csvs=bool(data.get("attach_campaign_csvs", False)),
         max_attempts=attempts,
         retry_backoff_seconds=backoff,
+        bcc=bool(data.get("bcc", False)),
     )

@@ -8,7 +8,6 @@ external resources, so it renders the same in common mail clients.
 
 from __future__ import annotations
 
-import html
 import json
 import string
 import uuid
@@ -20,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..escape import csv_bytes, safe_filename
+from ..escape import csv_bytes, html_text, segment_file_stem, visible_text
 from ..exceptions import ConfigError, DeliveryError
 from ..formatting import (
     format_count,
@@ -31,6 +30,7 @@ from ..formatting import (
     format_window,
     is_missing,
 )
+from ..report.publish import own_file
 
 __all__ = [
     "build_message",
@@ -133,7 +133,7 @@ def format_subject(template: str, metrics: dict[str, Any], version: str = "") ->
         ) from exc
     if metrics.get("is_demo") and "demo data" not in subject.lower():
         subject += " (demo data)"
-    return " ".join(subject.split())  # no newlines in a header
+    return " ".join(visible_text(subject).split())  # no newlines in a header
 
 
 def attached_segments(version_dir: Path) -> list[str]:
@@ -142,9 +142,13 @@ def attached_segments(version_dir: Path) -> list[str]:
     actions = metrics.get("actions") or []
     wanted = [a["segment"] for a in actions if a.get("email_list")] or list(FOCUS_SEGMENTS)
     by_segment = {a.get("segment"): a.get("list_file") for a in actions}
-    return [
-        s for s in wanted if by_segment.get(s) and (Path(version_dir) / by_segment[s]).is_file()
-    ]
+    found = []
+    for segment in wanted:  # the same test as campaign_csvs: the version's own list files
+        listed = by_segment.get(segment)
+        path = Path(version_dir) / "tables" / Path(str(listed or "")).name
+        if listed and listed == f"tables/{path.name}" and own_file(path, path.parent):
+            found.append(segment)
+    return found
 
 
 def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) -> dict[str, bytes]:
@@ -171,12 +175,14 @@ def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) ->
     by_segment = {a.get("segment"): a.get("list_file") for a in actions}
     for segment in wanted:
         listed = by_segment.get(segment)
-        if listed and (version_dir / listed).is_file():
-            files[Path(listed).name] = (version_dir / listed).read_bytes()
+        # metrics.json may have been edited: only a list file of the version's own tables
+        path = version_dir / "tables" / Path(str(listed or "")).name
+        if listed and listed == f"tables/{path.name}" and own_file(path, version_dir / "tables"):
+            files[path.name] = path.read_bytes()
     if files or any(by_segment.values()):
         return files
     path = version_dir / "tables" / "customers.csv"  # a version from before the lists
-    if not path.exists():
+    if not own_file(path, version_dir):
         return {}
     customers = pd.read_csv(path, dtype={"segment": str}, keep_default_na=False, na_values=[""])
     if "group" in customers:  # held-out customers are never mailed
@@ -186,7 +192,7 @@ def campaign_csvs(version_dir: Path, segments: tuple[str, ...] | None = None) ->
         if members.empty:
             continue
         members = members.sort_values("monetary", ascending=False, kind="stable")
-        files[f"campaign_{safe_filename(segment.lower(), 'segment')}.csv"] = csv_bytes(members)
+        files[f"campaign_{segment_file_stem(segment)}.csv"] = csv_bytes(members)
     return files
 
 
@@ -226,6 +232,8 @@ def _key_figures(metrics: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _segment_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
+    if not metrics.get("rfm_customers"):  # no one scored: the summary says so
+        return []
     return [
         (
             str(seg.get("segment", "")),
@@ -395,7 +403,7 @@ def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: l
             ]
             lines += [""] if rows else []
     lines += ["", "Attached: " + ", ".join(attachments) + "."]
-    return "\n".join(lines) + "\n"
+    return visible_text("\n".join(lines)) + "\n"  # bidi and zero-width characters shown
 
 
 _FONT = "font-family:'DejaVu Sans',Arial,Helvetica,sans-serif;"
@@ -416,7 +424,7 @@ def _html_rows(rows: list[tuple[str, ...]], numeric: set[int], header: tuple[str
             "<tr>"
             + "".join(
                 f'<th style="{_CELL}background:#f0f4f8;color:#243b53;font-size:12px;'
-                f'text-align:{"right" if i in numeric else "left"};">{html.escape(h)}</th>'
+                f'text-align:{"right" if i in numeric else "left"};">{html_text(h)}</th>'
                 for i, h in enumerate(header)
             )
             + "</tr>"
@@ -425,7 +433,7 @@ def _html_rows(rows: list[tuple[str, ...]], numeric: set[int], header: tuple[str
         "<tr>"
         + "".join(
             f'<td style="{_CELL}text-align:{"right" if i in numeric else "left"};">'
-            f"{html.escape(str(c))}</td>"
+            f"{html_text(str(c))}</td>"
             for i, c in enumerate(row)
         )
         + "</tr>"
@@ -441,7 +449,7 @@ def _html_rows(rows: list[tuple[str, ...]], numeric: set[int], header: tuple[str
 def _html_body(
     metrics: dict[str, Any], version: str, note: str, pie_cid: str | None, attachments: list[str]
 ) -> str:
-    period = html.escape(str(metrics.get("period", "")))
+    period = html_text(str(metrics.get("period", "")))
     parts = [
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -450,17 +458,17 @@ def _html_body(
         '<div style="max-width:600px;margin:0 auto;padding:12px;">'
         f'<h1 style="font-size:21px;line-height:1.25;color:{_NAVY};margin:0 0 4px 0;">'
         f"London Gift Shop: RFM report {period}</h1>"
-        f"<p {_MUTED}>Version {html.escape(version)}. {html.escape(_window(metrics))}</p>"
+        f"<p {_MUTED}>Version {html_text(version)}. {html_text(_window(metrics))}</p>"
     ]
     if metrics.get("is_demo"):
         parts.append(
             '<p style="padding:8px 12px;background:#fff3cd;border:1px solid #e0a800;'
-            f'font-weight:bold;">{html.escape(DEMO_NOTE)}</p>'
+            f'font-weight:bold;">{html_text(DEMO_NOTE)}</p>'
         )
     if note:
         parts.append(
             '<p style="padding:8px 12px;background:#eef4fa;border:1px solid #9bbbd9;">'
-            f"{html.escape(note)}</p>"
+            f"{html_text(note)}</p>"
         )
     parts.append(f"<h2 {_H2}>Key figures</h2>")
     parts.append(_html_rows(_key_figures(metrics), numeric={1}))
@@ -468,14 +476,14 @@ def _html_body(
     if summary:
         parts.append(f"<h2 {_H2}>Summary</h2>")
         parts += [
-            f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.45;">{html.escape(p)}</p>'
+            f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.45;">{html_text(p)}</p>'
             for p in summary
         ]
     segments = _segment_rows(metrics)
     if segments:
         parts.append(f"<h2 {_H2}>Customer segments</h2>")
         if _rfm_basis(metrics):
-            parts.append(f"<p {_MUTED}>{html.escape(_rfm_basis(metrics))}</p>")
+            parts.append(f"<p {_MUTED}>{html_text(_rfm_basis(metrics))}</p>")
         if pie_cid:
             parts.append(
                 f'<img src="cid:{pie_cid}" alt="Customers by segment" width="560" '
@@ -489,9 +497,9 @@ def _html_body(
         for segment, stake, action in actions:
             parts.append(
                 f'<p style="margin:0 0 10px 0;font-size:14px;line-height:1.4;">'
-                f'<b style="color:{_NAVY};">{html.escape(segment)}</b> '
-                f'<span style="color:#52606d;font-size:13px;">({html.escape(stake)})</span><br>'
-                f"{html.escape(action)}</p>"
+                f'<b style="color:{_NAVY};">{html_text(segment)}</b> '
+                f'<span style="color:#52606d;font-size:13px;">({html_text(stake)})</span><br>'
+                f"{html_text(action)}</p>"
             )
     readout = _readout_blocks(metrics)
     if readout:
@@ -499,7 +507,7 @@ def _html_body(
         for lead, rows in readout:
             parts.append(
                 f'<p style="margin:0 0 6px 0;font-size:14px;line-height:1.45;">'
-                f"{html.escape(lead)}</p>"
+                f"{html_text(lead)}</p>"
             )
             if rows:
                 parts.append(
@@ -510,7 +518,7 @@ def _html_body(
                     )
                 )
     parts.append(
-        f"<p {_MUTED}>Attached: {html.escape(', '.join(attachments))}.</p></div></body></html>"
+        f"<p {_MUTED}>Attached: {html_text(', '.join(attachments))}.</p></div></body></html>"
     )
     return "".join(parts)
 
@@ -523,6 +531,7 @@ def build_message(
     attach_csvs: bool = False,
     note: str = "",
     domain: str | None = None,
+    bcc: bool = False,
 ) -> EmailMessage:
     """Build the report email for a published version.
 
@@ -540,6 +549,9 @@ def build_message(
         An extra paragraph at the top (for example "this replaces v001").
     domain : str, optional
         Domain of the Message-ID (default: the sender's domain).
+    bcc : bool
+        Leave the recipients out of the headers (``To: undisclosed-recipients:;``); the
+        sender passes them to the server in the envelope only (default: False).
 
     Returns
     -------
@@ -556,7 +568,7 @@ def build_message(
     version = version_dir.name
     metrics = read_metrics(version_dir)
     pdf_path = version_dir / "report.pdf"
-    if not pdf_path.exists():
+    if not own_file(pdf_path, version_dir):
         raise DeliveryError(f"{pdf_path} is missing: not a published report version")
     period = str(metrics.get("period") or version_dir.parent.name)
     metrics.setdefault("period", period)
@@ -567,7 +579,7 @@ def build_message(
     msg = EmailMessage()
     msg["Subject"] = format_subject(subject_template, metrics, version)
     msg["From"] = sender
-    msg["To"] = ", ".join(recipients)
+    msg["To"] = "undisclosed-recipients:;" if bcc else ", ".join(recipients)
     msg["Date"] = formatdate(localtime=True)
     if domain is None:
         domain = sender.rpartition("@")[2].strip(" >") or "lgs-reports.invalid"
@@ -575,9 +587,10 @@ def build_message(
     msg["X-LGS-Report"] = f"{period}/{version}"
 
     pie = version_dir / "charts" / "segment_pie_email.png"
-    if not pie.exists():  # a version from before the email's own chart
+    if not own_file(pie, version_dir):  # a version from before the email's own chart
         pie = version_dir / "charts" / "segment_pie.png"
-    pie_cid = make_msgid(idstring="segment-pie", domain=domain) if pie.exists() else None
+    shown = own_file(pie, version_dir)
+    pie_cid = make_msgid(idstring="segment-pie", domain=domain) if shown else None
     msg.set_content(_plain_body(metrics, version, note, attachments))
     html_body = _html_body(metrics, version, note, pie_cid[1:-1] if pie_cid else None, attachments)
     msg.add_alternative(html_body, subtype="html")

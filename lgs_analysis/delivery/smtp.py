@@ -2,7 +2,11 @@
 
 Transient failures (connection refused or dropped, 4xx) are retried with backoff;
 permanent ones (authentication, a rejected recipient, an untrusted certificate) raise
-:class:`~lgs_analysis.exceptions.DeliveryError` at once.
+:class:`~lgs_analysis.exceptions.DeliveryError` at once. Every failure before the whole
+message was transmitted is a :class:`DeliveryError` (surely not delivered); only silence
+after it is :class:`OutcomeUnknown`. An address with a non-ASCII name before the ``@``
+goes out with SMTPUTF8 where the server offers it, and is refused, naming it, before
+anything is sent where it does not.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from ..config import Settings, get_settings
 from ..exceptions import ConfigError, DeliveryError
 from ..log import logger
 
-__all__ = ["send_message", "server_name", "OutcomeUnknown"]
+__all__ = ["send_message", "server_name", "message_bytes", "international", "OutcomeUnknown"]
 
 
 class OutcomeUnknown(DeliveryError):
@@ -83,13 +87,32 @@ def _text(response: bytes | str) -> str:
     return response.decode(errors="replace") if isinstance(response, bytes) else str(response)
 
 
+class _NeedsSmtpUtf8(smtplib.SMTPException):
+    """The server does not offer SMTPUTF8, which these addresses need."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        super().__init__(", ".join(addresses))
+        self.addresses = addresses
+
+
+def international(addresses: list[str]) -> list[str]:
+    """The addresses that need SMTPUTF8 (a non-ASCII character anywhere in them)."""
+    return [a for a in addresses if not a.isascii()]
+
+
 def _deliver_once(
     message: bytes, sender: str, recipients: list[str], settings: Settings
 ) -> tuple[int, str]:
     """One connection: every RCPT must be accepted before DATA, else RSET and nobody gets it."""
     smtp = _connect(settings)
     try:
-        code, response = smtp.mail(sender)
+        options: list[str] = []
+        needs_utf8 = international([sender, *recipients])
+        if needs_utf8:
+            if not smtp.has_extn("smtputf8"):
+                raise _NeedsSmtpUtf8(needs_utf8)
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        code, response = smtp.mail(sender, options)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, response, sender)
         refused = {}
@@ -142,6 +165,12 @@ def _data(smtp: smtplib.SMTP, message: bytes, settings: Settings) -> tuple[int, 
 def _classify(exc: BaseException, settings: Settings) -> tuple[bool, str]:
     """(transient?, message) for an SMTP or socket failure."""
     where = server_name(settings)
+    if isinstance(exc, _NeedsSmtpUtf8):
+        return False, (
+            f"{', '.join(exc.addresses)} needs SMTPUTF8 (a character that is not ASCII), "
+            f"which {where} does not offer; nobody was sent it. Use the address's ASCII form "
+            "in params/delivery.yaml, remove it, or use a server that offers SMTPUTF8"
+        )
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return False, (
             f"SMTP authentication as {settings.smtp_user!r} failed at {where}: "
@@ -172,7 +201,15 @@ def _classify(exc: BaseException, settings: Settings) -> tuple[bool, str]:
         return True, f"cannot resolve SMTP host {settings.smtp_host!r}: {exc}"
     if isinstance(exc, OSError):
         return True, f"cannot reach SMTP server {where}: {exc}"
-    raise exc
+    # anything else before the message was transmitted (a value smtplib cannot encode):
+    # surely not delivered, and not worth retrying
+    return False, f"{where}: {type(exc).__name__}: {exc}"
+
+
+def message_bytes(message: EmailMessage, addresses: list[str]) -> bytes:
+    """The message as sent: 7-bit headers, or UTF-8 headers where an address needs it."""
+    policy = SMTP_POLICY.clone(utf8=True) if international(addresses) else SMTP_POLICY
+    return message.as_bytes(policy=policy)
 
 
 @dataclass(frozen=True)
@@ -186,11 +223,14 @@ def send_message(
     settings: Settings | None = None,
     max_attempts: int = 4,
     retry_backoff_seconds: float = 2.0,
+    recipients: list[str] | None = None,
 ) -> _Accepted:
-    """Send ``message`` to its To/Cc addresses; retry transient failures with backoff.
+    """Send ``message`` to ``recipients`` (default: its To/Cc addresses); retry transient
+    failures with backoff.
 
     All recipients are accepted before the message is transmitted, or nobody gets it.
-    The Message-ID is kept across retries.
+    The Message-ID is kept across retries. ``recipients`` given here go in the envelope
+    only (Bcc): the headers need not name them.
 
     Returns
     -------
@@ -207,8 +247,12 @@ def send_message(
     """
     settings = settings or get_settings()
     sender = getaddresses([message["From"]])[0][1]
-    recipients = [a for _, a in getaddresses(message.get_all("To", []) + message.get_all("Cc", []))]
-    data = message.as_bytes(policy=SMTP_POLICY)
+    if recipients is None:
+        headers = message.get_all("To", []) + message.get_all("Cc", [])
+        recipients = [a for _, a in getaddresses(headers) if a]
+    else:
+        recipients = [a for _, a in getaddresses(recipients) if a]
+    data = message_bytes(message, [sender, *recipients])
     for attempt in range(1, max_attempts + 1):
         try:
             code, response = _deliver_once(data, sender, recipients, settings)

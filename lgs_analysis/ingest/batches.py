@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from ..escape import terminal_text
 from ..exceptions import MixedDataError
 from ..log import logger
 from ..warehouse import (
@@ -97,10 +98,11 @@ class LoadResult:
 
     def summary(self) -> str:
         """One line for the terminal (two when the load removed the demo data)."""
+        name = terminal_text(self.source_name)  # a newline in a file name stays on its line
         if self.skipped:
-            return f"{self.source_name}: already loaded (batch {self.batch_id}); nothing changed"
+            return f"{name}: already loaded (batch {self.batch_id}); nothing changed"
         line = (
-            f"{self.source_name}: read {self.count_read:,} rows, loaded {self.count_loaded:,}, "
+            f"{name}: read {self.count_read:,} rows, loaded {self.count_loaded:,}, "
             f"quarantined {self.count_quarantined:,} (batch {self.batch_id})"
         )
         if self.count_demo_removed:

@@ -5,13 +5,17 @@ write), then builds the periods in worker processes, ``jobs`` at a time (one per
 by default). Each worker runs :func:`build_report` as ``make report`` would, so a period
 that is up to date is skipped, and on DuckDB every worker opens the file read-only,
 side by side. A failed period does not stop the others; the index is written once, at
-the end, and the failures are named together.
+the end, and the failures are named together. Workers die with the batch process, however
+it ends (even ``kill -9``): none goes on building or publishing on its own.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import get_settings
+from ..escape import terminal_text
 from ..exceptions import BatchError, LgsError
 from ..periods import Period, expand_periods
 from ..progress import Progress
@@ -41,7 +46,7 @@ class PeriodOutcome:
     def line(self) -> str:
         """One line for the terminal."""
         if self.state == "failed":
-            return f"  {self.period}: FAILED (exit {self.exit_code}): {self.message}"
+            return f"  {self.period}: FAILED (exit {self.exit_code}): {terminal_text(self.message)}"
         where = self.version_dir.name if self.version_dir else ""
         if self.state == "up to date":
             return f"  {self.period}: up to date ({where})"
@@ -84,6 +89,39 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PARENT_POLL_S = 1.0
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit this process once its parent is gone (where the kernel cannot signal it)."""
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the process that started it ends.
+
+    On Linux the kernel sends it SIGKILL when its parent dies (``PR_SET_PDEATHSIG``),
+    even after ``kill -9``; elsewhere a daemon thread polls the parent. A worker whose
+    parent died before this ran exits at once. A killed worker's staging folder is
+    removed by the next run of its period; its report kernel notices its parent is
+    gone and ends itself (ipykernel's parent poller).
+    """
+    armed = False
+    if os.uname().sysname == "Linux":
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def _build_one(
@@ -154,7 +192,12 @@ def build_reports(
         else:
             # spawn: a clean interpreter per worker (no forked threads or open files)
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            with ProcessPoolExecutor(
+                max_workers=jobs,
+                mp_context=context,
+                initializer=die_with_parent,  # none outlives the batch, even after kill -9
+                initargs=(os.getpid(),),
+            ) as pool:
                 pending: dict[Future, str] = {
                     pool.submit(_build_one, label, overrides, force, template): label
                     for label in labels

@@ -38,7 +38,9 @@ from .params import load_params
 from .publish import (
     discard_staging,
     keep_failed,
-    latest_manifest,
+    newest_version,
+    own_dir,
+    point_latest,
     publish_version,
     remove_stale_staging,
     reports_dir_error,
@@ -267,18 +269,21 @@ def build_report(
         "environment": {**package_versions(), "warehouse": warehouse},
     }
     run_key = _run_key(identity)
-    period_dir = settings.reports_dir / period.label
-    latest = latest_manifest(period_dir)
+    period_dir = own_dir(settings.reports_dir / period.label, settings.reports_dir)
+    # the newest version folder itself, never what `latest` points at: a link can be forged
+    newest, latest, damage = newest_version(period_dir)
     if latest and latest.get("run_key") == run_key and not force:
-        version_dir = Path(period_dir / "latest").resolve()
-        logger.debug("report %s is up to date: %s", period.label, version_dir)
-        return BuildResult(period, version_dir, created=False, timings=timings)
+        logger.debug("report %s is up to date: %s", period.label, newest)
+        point_latest(period_dir, newest)  # repairs a dangling, forged or copied `latest`
+        return BuildResult(period, newest, created=False, timings=timings)
 
-    reason = (
-        "forced (nothing changed)"
-        if latest and latest.get("run_key") == run_key
-        else version_reason(identity, latest)
-    )
+    if damage:
+        logger.warning("report %s: %s is damaged (%s); building it again", period, newest, damage)
+        reason = f"rebuilt: {newest.name} was damaged ({damage})"
+    elif latest and latest.get("run_key") == run_key:
+        reason = "forced (nothing changed)"
+    else:
+        reason = version_reason(identity, latest)
     remove_stale_staging(period_dir)
     staging = staging_dir(period_dir)
     try:

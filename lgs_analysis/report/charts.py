@@ -184,7 +184,8 @@ def plot_invoice_distribution(totals: pd.Series, cap: float | None = None) -> Fi
     fig, (hist, box) = _subplots(
         2, 1, figsize=(9, 3.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    if cap is None and len(values) and values.min() > 0:  # long tail: log-spaced bins
+    # long tail: log-spaced bins (not when every invoice has one total: no range to space)
+    if cap is None and len(values) and 0 < values.min() < values.max():
         bins = np.geomspace(values.min(), values.max(), 60)
         hist.set_xscale("log")
     else:

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 from ..analyses import campaigns, holdout, marketing, readout, rfm, sales
 from ..analyses.coverage import Comparison, DataSpan, compare_window, data_span
 from ..analyses.narrative import build_narrative, campaign_paragraph
-from ..escape import markdown_plain, safe_filename, write_csv
-from ..exceptions import NoDataError
+from ..escape import file_name_collisions, markdown_plain, segment_file_stem, write_csv
+from ..exceptions import NoDataError, ParameterError
 from ..formatting import format_date, format_window
 from ..periods import Period, parse_period
 from ..warehouse import (
@@ -163,7 +163,7 @@ def _actions(
 
 def campaign_file(segment: str) -> str:
     """The campaign list's file name of a segment: ``campaign_can_t_lose.csv``."""
-    return f"campaign_{safe_filename(segment.lower(), 'segment')}.csv"
+    return f"campaign_{segment_file_stem(segment)}.csv"
 
 
 def holdout_file(segment: str) -> str:
@@ -572,9 +572,16 @@ def export_tables(data: ReportData, output_dir: str | Path) -> list[Path]:
         "refunded_customers": data.refunded,
         **data.extras.get("tables", {}),
     }
+    groups = list(data.campaign_list.groupby("segment", sort=False))
+    clash = file_name_collisions(str(segment) for segment, _ in groups)
+    if clash:  # checked with the parameters already; never let one list replace another
+        first, second, stem = clash[0]
+        raise ParameterError(
+            f"segments {first!r} and {second!r} would share the file campaign_{stem}.csv"
+        )
     # the lists to mail hold the targets only; the held-out customers of each list go to
     # a file of their own, never attached to an email
-    for segment, members in data.campaign_list.groupby("segment", sort=False):
+    for segment, members in groups:
         frames[campaign_file(str(segment))[: -len(".csv")]] = members[members["group"] == "target"]
         frames[holdout_file(str(segment))[: -len(".csv")]] = members[members["group"] == "holdout"]
     # 6 decimals: sums that differ only by float summation order print the same; text

@@ -7,8 +7,6 @@ rewritten atomically after each publish and each delivery.
 
 from __future__ import annotations
 
-import html
-import json
 import os
 import re
 import uuid
@@ -17,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from ..environment import describe_version_changes
+from ..escape import html_text
 from ..exceptions import PeriodError
 from ..formatting import format_count, format_datetime, format_money, format_pct, plural
 from ..periods import Period, parse_period
-from .delivery_log import read_deliveries, read_pending
-from .publish import exclusive_lock
+from .delivery_log import read_delivery_record, read_pending
+from .publish import exclusive_lock, list_versions, own_file, read_json_object, version_problem
 
 __all__ = ["write_index", "render_index", "collect_index_entries", "version_reason"]
 
-_VERSION = re.compile(r"^v(\d{3,})$")
 
 _KINDS = (("year", "Years"), ("quarter", "Quarters"), ("month", "Months"))
 _INDEX_CSS = """
@@ -43,6 +41,7 @@ tr.version td { border-bottom: none; }
 .sent { color: #1a7f37; }
 .unsent { color: #7b8794; }
 .pending { color: #b35900; font-weight: bold; }
+.damaged { background: #fde8e8; color: #8a1c1c; border: 1px solid #d64545; }
 .meta { color: #52606d; font-size: 9pt; }
 """
 
@@ -57,10 +56,7 @@ def _stylesheet() -> str:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
+    return read_json_object(path)[0] or {}
 
 
 def _period_key(period: Period) -> tuple:
@@ -72,8 +68,8 @@ def _periods(reports_dir: Path) -> list[tuple[Period, Path]]:
     if not reports_dir.is_dir():
         return found
     for child in reports_dir.iterdir():
-        if not child.is_dir() or child.name.startswith(("_", ".")):
-            continue
+        if child.is_symlink() or not child.is_dir() or child.name.startswith(("_", ".")):
+            continue  # a linked period folder is not ours: make report replaces it
         try:
             period = parse_period(child.name)
         except PeriodError:
@@ -82,57 +78,70 @@ def _periods(reports_dir: Path) -> list[tuple[Period, Path]]:
     return sorted(found, key=lambda item: _period_key(item[0]), reverse=True)
 
 
-def _versions(period_dir: Path) -> list[Path]:
-    found = [p for p in period_dir.iterdir() if p.is_dir() and _VERSION.match(p.name)]
-    return sorted(found, key=lambda p: int(_VERSION.match(p.name).group(1)), reverse=True)
+def _tables(version_dir: Path) -> list[str]:
+    folder = version_dir / "tables"
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.glob("*.csv") if own_file(p, version_dir))
 
 
 def collect_index_entries(reports_dir: Path) -> list[dict[str, Any]]:
     """One entry per period, newest first, each with its versions newest first.
+
+    Versions are the period's real ``vNNN`` folders (never what ``latest`` points at);
+    the newest whole one is marked latest. A damaged version (a file missing, a link,
+    a manifest that is not JSON) is listed with what is wrong and without links.
 
     Returns
     -------
     list of dict
         ``period`` (label), ``kind`` (year, quarter, month), ``versions``: list of dicts
         with ``version``, ``path`` (relative), ``created_at``, ``reason`` (why it exists),
-        ``tables`` (CSV file names), ``metrics``, ``deliveries``, ``pending``,
-        ``is_latest``, ``has_html``, ``has_pdf``.
+        ``damaged`` (what is wrong, or None), ``tables`` (CSV file names), ``metrics``,
+        ``deliveries``, ``delivery_problem``, ``pending``, ``is_latest``, ``has_html``,
+        ``has_pdf``.
     """
     reports_dir = Path(reports_dir)
     entries = []
     for period, period_dir in _periods(reports_dir):
-        versions = _versions(period_dir)
+        versions = list(reversed(list_versions(period_dir)))
         if not versions:
             continue
-        latest = (period_dir / "latest").resolve() if (period_dir / "latest").exists() else None
         pending = read_pending(period_dir) or {}
         rows = []
         manifests = [_read_json(v / "manifest.json") for v in versions]
+        problems = [version_problem(v) for v in versions]
+        latest = next((v for v, p in zip(versions, problems, strict=True) if p is None), None)
+        # a marker naming no version of the period (damaged) shows on the newest one
+        names = [v.name for v in versions]
+        pending_on = pending.get("version") if pending.get("version") in names else names[0]
         for i, version_dir in enumerate(versions):
             manifest = manifests[i]
             older = manifests[i + 1] if i + 1 < len(manifests) else None
-            tables = sorted(p.name for p in (version_dir / "tables").glob("*.csv"))
+            deliveries, delivery_problem = read_delivery_record(version_dir)
             rows.append(
                 {
                     "version": version_dir.name,
                     "path": f"{period_dir.name}/{version_dir.name}",
                     "created_at": manifest.get("created_at"),
                     "reason": version_reason(manifest, older),
-                    "tables": tables,
+                    "damaged": problems[i],
+                    "tables": _tables(version_dir),
                     "metrics": _read_json(version_dir / "metrics.json"),
-                    "deliveries": read_deliveries(version_dir),
-                    "pending": pending if pending.get("version") == version_dir.name else None,
-                    "is_latest": latest is not None and version_dir.resolve() == latest,
-                    "has_html": (version_dir / "report.html").exists(),
-                    "has_pdf": (version_dir / "report.pdf").exists(),
+                    "deliveries": deliveries,
+                    "delivery_problem": delivery_problem,
+                    "pending": pending if pending and pending_on == version_dir.name else None,
+                    "is_latest": version_dir == latest,
+                    "has_html": own_file(version_dir / "report.html", version_dir),
+                    "has_pdf": own_file(version_dir / "report.pdf", version_dir),
                 }
             )
         entries.append({"period": period.label, "kind": period.kind, "versions": rows})
     return entries
 
 
-def _when(value: str | None) -> str:
-    if not value:
+def _when(value: Any) -> str:
+    if not value or not isinstance(value, str):
         return "n/a"
     try:
         moment = datetime.fromisoformat(value)
@@ -160,35 +169,51 @@ def version_reason(manifest: dict[str, Any], previous: dict[str, Any] | None) ->
         if manifest.get(key) != previous.get(key)
     ]
     if manifest.get("environment") != previous.get("environment"):
-        versions = describe_version_changes(
-            previous.get("environment"), manifest.get("environment") or {}
+        old, new = previous.get("environment"), manifest.get("environment")
+        versions = describe_version_changes(  # a hand-edited manifest may hold anything
+            old if isinstance(old, dict) or old is None else {},
+            new if isinstance(new, dict) else {},
         )
         changes.append(f"new package versions ({versions})")
     return ", ".join(changes) if changes else "forced (nothing changed)"
 
 
-def _delivery_cell(deliveries: list[dict[str, Any]], pending: dict[str, Any] | None) -> str:
+def _delivery_cell(row: dict[str, Any]) -> str:
+    deliveries, pending = row["deliveries"], row.get("pending")
+    problem = row.get("delivery_problem")
     lines = []
     if pending:
-        started = html.escape(_when(pending.get("started_at")))
+        started = html_text(_when(pending.get("started_at")))
+        what = "outcome unknown" if pending.get("status") == "unknown" else "send interrupted"
         lines.append(
-            f'<span class="pending">send interrupted {started}</span> '
+            f'<span class="pending">{what} {started}</span> '
             "(may have been delivered; see make monthly)"
         )
-    if not deliveries and not pending:
+    if problem:
+        lines.append(
+            f'<span class="pending">delivery record damaged</span> ({html_text(problem)}; '
+            "it may have been sent; see make monthly)"
+        )
+    if not deliveries and not lines:
         return '<span class="unsent">not sent</span>'
     for d in deliveries:
-        recipients = ", ".join(d.get("recipients", []))
+        recipients = ", ".join(str(r) for r in d.get("recipients", []))
         lines.append(
-            f'<span class="sent">sent {html.escape(_when(d.get("sent_at")))}</span> '
-            f"to {html.escape(recipients)}"
+            f'<span class="sent">sent {html_text(_when(d.get("sent_at")))}</span> '
+            f"to {html_text(recipients)}"
         )
     return "<br>".join(lines)
 
 
+def _number(metrics: dict[str, Any], key: str) -> float | None:
+    """A figure of metrics.json, or None when missing or not a number (a hand-edited file)."""
+    value = metrics.get(key)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _row(row: dict[str, Any]) -> str:
     m = row["metrics"]
-    e = html.escape
+    e = html_text
     badges = ""
     if row["is_latest"]:
         badges += '<span class="badge latest">latest</span>'
@@ -196,22 +221,25 @@ def _row(row: dict[str, Any]) -> str:
         badges += '<span class="badge demo">demo data</span>'
     if m.get("period_complete") is False:
         badges += '<span class="badge partial">partial</span>'
+    if row.get("damaged"):
+        badges += '<span class="badge damaged">damaged</span>'
     links = []
     if row["has_html"]:
         links.append(f'<a href="{e(row["path"])}/report.html">HTML</a>')
     if row["has_pdf"]:
         links.append(f'<a href="{e(row["path"])}/report.pdf">PDF</a>')
-    growth = m.get("sales_growth_pct")
+    growth = _number(m, "sales_growth_pct")
+    why = f"damaged: {row['damaged']}" if row.get("damaged") else row["reason"]
     cells = [
         f'<td class="text">{e(row["version"])}{badges}</td>',
         f'<td class="text">{e(_when(row["created_at"]))}</td>',
-        f'<td class="text">{e(row["reason"])}</td>',
-        f'<td class="num">{e(format_money(m.get("net_sales")))}</td>',
+        f'<td class="text">{e(why)}</td>',
+        f'<td class="num">{e(format_money(_number(m, "net_sales")))}</td>',
         f'<td class="num">{e(format_pct(growth) if growth is not None else "n/a")}</td>',
-        f'<td class="num">{e(format_count(m.get("active_customers")))}</td>',
-        f'<td class="num">{e(format_count(m.get("rfm_customers")))}</td>',
+        f'<td class="num">{e(format_count(_number(m, "active_customers")))}</td>',
+        f'<td class="num">{e(format_count(_number(m, "rfm_customers")))}</td>',
         f'<td class="text">{" · ".join(links) or "n/a"}</td>',
-        f'<td class="text">{_delivery_cell(row["deliveries"], row.get("pending"))}</td>',
+        f'<td class="text">{_delivery_cell(row)}</td>',
     ]
     files = " · ".join(
         f'<a href="{e(row["path"])}/tables/{e(name)}">{e(name.removesuffix(".csv"))}</a>'
@@ -250,7 +278,7 @@ def render_index(entries: list[dict[str, Any]], generated_at: datetime | None = 
         f"<title>LGS Reports: index</title><style>{_stylesheet()}</style></head><body>",
         '<main class="index"><h1>London Gift Shop: RFM reports</h1>',
         f'<p class="meta">{plural(len(entries), "period")}, {plural(count, "version")}. '
-        f"Updated {html.escape(format_datetime(generated))}.</p>",
+        f"Updated {html_text(format_datetime(generated))}.</p>",
     ]
     if not entries:
         parts.append("<p>No report has been published yet: run <code>make report</code>.</p>")
@@ -260,7 +288,7 @@ def render_index(entries: list[dict[str, Any]], generated_at: datetime | None = 
             continue
         parts.append(f"<h2>{title}</h2>")
         for period in group:
-            label = html.escape(period["period"])
+            label = html_text(period["period"])
             parts.append(f'<h3 id="p-{label}">{label}</h3>')
             parts.append(
                 '<table class="versions">'

@@ -40,7 +40,7 @@ from ..warehouse import (
     get_engine,
     run_query,
 )
-from .publish import list_versions
+from .publish import list_versions, own_file
 
 __all__ = [
     "RecordResult",
@@ -133,8 +133,10 @@ def _members(version_dir: Path, action: dict[str, Any]) -> pd.DataFrame:
     """The customers of one segment's published lists: targets, then held out."""
     frames = []
     for key, group in (("list_file", "target"), ("holdout_file", "holdout")):
-        path = version_dir / str(action.get(key) or "")
-        if not action.get(key) or not path.is_file():
+        listed = str(action.get(key) or "")
+        path = version_dir / "tables" / Path(listed).name
+        # metrics.json may have been edited: only a list file of the version's own tables
+        if listed != f"tables/{path.name}" or not own_file(path, version_dir / "tables"):
             raise CampaignError(f"{path}: the list of {action['segment']!r} is missing")
         ids = pd.read_csv(path, usecols=["customer_id"], dtype={"customer_id": "int64"})
         frames.append(ids.assign(member_group=group))

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from ..escape import file_name_collisions, visible_text
 from ..exceptions import ParameterError
 
 __all__ = [
@@ -183,14 +184,33 @@ def _check_value(name: str, value: Any, origin: str) -> None:
             raise ParameterError(f"{where}: {exc}") from None
     if name == "segment_map":
         for pattern, segment in value.items():
-            if not isinstance(segment, str) or not _SEGMENT_NAME.match(segment):
+            if (
+                not isinstance(segment, str)
+                or not _SEGMENT_NAME.match(segment)
+                or visible_text(segment) != segment  # bidi overrides, zero-width characters
+            ):
                 raise ParameterError(
-                    f"{where}: segment name {segment!r} must be 1 to 40 printable characters"
+                    f"{where}: segment name {segment!r} must be 1 to 40 printable characters "
+                    "(no control, bidi or zero-width characters)"
                 )
             try:
                 re.compile(pattern)
             except re.error as exc:
                 raise ParameterError(f"{where}: {pattern!r} is not a valid regex: {exc}") from None
+        _check_segment_files(where, value)
+
+
+def _check_segment_files(where: str, segment_map: dict[str, str]) -> None:
+    """Refuse two segment names that would write one file (``Can't Lose``, ``Can t Lose``)."""
+    from ..analyses.rfm import DEFAULT_SEGMENT_MAP
+
+    names = dict.fromkeys({**DEFAULT_SEGMENT_MAP, **segment_map}.values())
+    for first, second, stem in file_name_collisions(names):
+        raise ParameterError(
+            f"{where}: segments {first!r} and {second!r} would share the file names "
+            f"campaign_{stem}.csv (letters and digits are kept, the rest becomes _); "
+            "rename one of them"
+        )
 
 
 def read_plain_yaml(path: Path) -> dict[str, Any]:

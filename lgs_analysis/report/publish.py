@@ -6,6 +6,13 @@ are immutable; ``latest`` is a symlink swapped atomically. Runs of the same peri
 at once take their numbers in turn, under an exclusive lock on the
 ``<period>`` directory, so each gets its own number and ``latest`` ends on the
 highest.
+
+Files on disk are state anyone with access to the folder may have changed, so nothing
+here trusts them: versions are found from the version folders themselves (real folders
+named ``vNNN``, never through ``latest`` or any other link), a version whose files are
+missing, links or unreadable is *damaged* (:func:`version_problem`) and is rebuilt,
+and every folder written to is a real folder inside the reports folder
+(:func:`own_dir`), so that no link can lead a read or a write outside it.
 """
 
 from __future__ import annotations
@@ -28,6 +35,13 @@ from ..exceptions import ReportsDirError
 from ..log import logger
 
 __all__ = [
+    "REQUIRED_FILES",
+    "read_json_object",
+    "own_file",
+    "own_dir",
+    "version_problem",
+    "newest_version",
+    "point_latest",
     "staging_dir",
     "remove_stale_staging",
     "reports_dir_error",
@@ -64,21 +78,141 @@ def reports_dir_error(exc: OSError, path: Path) -> ReportsDirError | None:
     )
 
 
+# what a reader of a version opens: the index, make monthly, the email
+REQUIRED_FILES = ("manifest.json", "metrics.json", "report.html", "report.pdf")
+
+
+def read_json_object(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """``(data, None)`` for a file holding one JSON object, else ``(None, what is wrong)``.
+
+    Never raises: a missing, unreadable, truncated or wrong-shaped file is described.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"{Path(path).name} is missing"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{Path(path).name} cannot be read ({exc})"
+    except json.JSONDecodeError as exc:
+        return None, f"{Path(path).name} is not valid JSON ({exc.msg}, line {exc.lineno})"
+    except RecursionError:
+        return None, f"{Path(path).name} is nested too deeply"
+    if not isinstance(data, dict):
+        return None, f"{Path(path).name} holds a {type(data).__name__}, not an object"
+    return data, None
+
+
+def own_file(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is a regular file inside ``folder``, reached without any link."""
+    path = Path(path)
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        return path.resolve(strict=True).is_relative_to(Path(folder).resolve(strict=True))
+    except (OSError, RuntimeError):  # a loop of links, a vanished file
+        return False
+
+
+def own_dir(path: Path, root: Path) -> Path:
+    """Make ``path`` (inside ``root``) a real folder, created if missing, and return it.
+
+    A link on the way (``reports/<period>`` or its ``deliveries`` pointing elsewhere) is
+    removed with a warning, never followed: only the link goes, its target is left
+    alone, and the folder is made afresh inside ``root``.
+
+    Raises
+    ------
+    ReportsDirError
+        If ``path`` is not inside ``root``, a part of it is a file, or it cannot be made.
+    """
+    path, root = Path(path), Path(root)
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        raise ReportsDirError(f"{path} is not inside the reports folder {root}") from None
+    current = root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for part in parts:
+            current = current / part
+            if current.is_symlink():
+                target = os.readlink(current)
+                current.unlink()
+                logger.warning(
+                    "%s was a link to %s: removed the link (reports are only kept inside %s)",
+                    current,
+                    target,
+                    root,
+                )
+            current.mkdir(exist_ok=True)
+    except FileExistsError:
+        raise ReportsDirError(
+            f"cannot write under {current}: it is a file, not a folder; move it away"
+        ) from None
+    except OSError as exc:
+        raise reports_dir_error(exc, current) or exc from None
+    return path
+
+
 def list_versions(period_dir: Path) -> list[Path]:
-    """Published version directories of a period, oldest first."""
-    if not period_dir.is_dir():
+    """Published version folders of a period, oldest first: real folders named ``vNNN``
+    (a link named like a version is not one)."""
+    if Path(period_dir).is_symlink() or not Path(period_dir).is_dir():
         return []
-    found = [p for p in period_dir.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+    found = [
+        p
+        for p in period_dir.iterdir()
+        if _VERSION.match(p.name) and not p.is_symlink() and p.is_dir()
+    ]
     return sorted(found, key=lambda p: int(_VERSION.match(p.name).group(1)))
 
 
-def latest_manifest(period_dir: Path) -> dict[str, Any] | None:
-    """The manifest of the newest published version, or None."""
-    versions = list_versions(period_dir)
+def version_problem(version_dir: Path) -> str | None:
+    """Why a published version cannot be used as it is, or None when it is whole.
+
+    A version is damaged when one of :data:`REQUIRED_FILES` is missing, empty, a link or
+    not a regular file, or when its manifest or metrics are not a JSON object.
+    """
+    version_dir = Path(version_dir)
+    if version_dir.is_symlink() or not version_dir.is_dir():
+        return f"{version_dir.name} is not a folder of this period"
+    for name in REQUIRED_FILES:
+        path = version_dir / name
+        if not path.exists() and not path.is_symlink():
+            return f"{name} is missing"
+        if not own_file(path, version_dir):
+            return f"{name} is not a regular file of the version (a link or a folder)"
+        if path.stat().st_size == 0:
+            return f"{name} is empty"
+        if name.endswith(".json"):
+            _, problem = read_json_object(path)
+            if problem:
+                return problem
+    return None
+
+
+def newest_version(period_dir: Path) -> tuple[Path | None, dict[str, Any] | None, str | None]:
+    """The newest version folder of a period with its manifest, or what damaged it.
+
+    Returns
+    -------
+    (version folder or None, manifest or None, problem or None)
+        ``(None, None, None)`` when the period has no version yet.
+    """
+    versions = list_versions(Path(period_dir))
     if not versions:
-        return None
-    path = versions[-1] / "manifest.json"
-    return json.loads(path.read_text()) if path.exists() else None
+        return None, None, None
+    newest = versions[-1]
+    problem = version_problem(newest)
+    if problem:
+        return newest, None, problem
+    manifest, _ = read_json_object(newest / "manifest.json")
+    return newest, manifest, None
+
+
+def latest_manifest(period_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the newest published version, or None (none, or damaged)."""
+    return newest_version(period_dir)[1]
 
 
 def staging_dir(period_dir: Path) -> Path:
@@ -151,8 +285,50 @@ def discard_staging(staging: Path, period_dir: Path) -> None:
 
 def _swap_symlink(link: Path, target_name: str) -> None:
     tmp = link.with_name(f".{link.name}-{uuid.uuid4().hex[:8]}")
-    tmp.symlink_to(target_name)
-    os.replace(tmp, link)
+    try:
+        tmp.symlink_to(target_name)
+        os.replace(tmp, link)
+    finally:
+        if tmp.is_symlink():  # the swap failed: leave nothing behind
+            tmp.unlink()
+
+
+def _point_latest_locked(period_dir: Path, version_name: str) -> None:
+    link = period_dir / "latest"
+    if link.is_symlink():
+        target = os.readlink(link)
+        if target == version_name:
+            return
+        if _VERSION.match(target) is None:
+            logger.warning("%s pointed at %s, not a version of the period", link, target)
+        elif not (period_dir / target).is_dir():
+            logger.warning("%s pointed at %s, which is missing", link, target)
+    elif link.exists():  # a real folder or file, e.g. after cp -rL: not ours to follow
+        aside = (
+            period_dir / f".latest-replaced-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        )
+        os.rename(link, aside)
+        logger.warning(
+            "%s was a real %s, not a link; moved it to %s",
+            link,
+            "folder" if aside.is_dir() else "file",
+            aside.name,
+        )
+    _swap_symlink(link, version_name)
+
+
+def point_latest(period_dir: Path, version_dir: Path) -> None:
+    """Point ``<period>/latest`` at ``version_dir`` (a version folder of that period).
+
+    ``latest`` is a convenience for people and links: the code never reads through it. A
+    dangling, forged or replaced ``latest`` is repaired with a warning; a failure to do so
+    is a warning too, never a failed run.
+    """
+    try:
+        with exclusive_lock(period_dir):
+            _point_latest_locked(Path(period_dir), Path(version_dir).name)
+    except OSError as exc:
+        logger.warning("could not point %s/latest at %s: %s", period_dir, version_dir.name, exc)
 
 
 @contextmanager
@@ -183,17 +359,22 @@ def publish_version(staging: Path, period_dir: Path) -> Path:
 
 
 def _publish_locked(staging: Path, period_dir: Path) -> Path:
+    # every name that looks like a version is taken, a link or a file planted there too
+    taken = [int(m.group(1)) for p in period_dir.iterdir() if (m := _VERSION.match(p.name))]
+    number = max(taken, default=0) + 1
     while True:
-        versions = list_versions(period_dir)
-        number = int(_VERSION.match(versions[-1].name).group(1)) + 1 if versions else 1
         target = period_dir / f"v{number:03d}"
         try:
             os.rename(staging, target)  # fails if target exists and is not empty
         except OSError:
-            if target.exists():
+            if target.exists() or target.is_symlink():
+                number += 1
                 continue
             raise
-        _swap_symlink(period_dir / "latest", target.name)
+        try:
+            _point_latest_locked(period_dir, target.name)
+        except OSError as exc:  # the version is published; latest is only a pointer
+            logger.warning("published %s but could not point latest at it: %s", target, exc)
         return target
 
 
@@ -203,9 +384,9 @@ def keep_failed(executed: Path, reports_dir: Path, period_label: str) -> Path:
     stamp = f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     target = failed_dir / f"{period_label}-{stamp}.ipynb"
     try:
-        failed_dir.mkdir(parents=True, exist_ok=True)
+        own_dir(failed_dir, reports_dir)
         shutil.move(str(executed), target)
-    except OSError as exc:  # a full disk must not hide the template's own error
+    except (OSError, ReportsDirError) as exc:  # a full disk must not hide the template's error
         logger.warning("could not keep the failed notebook in %s: %s", failed_dir, exc)
         return executed
     return target

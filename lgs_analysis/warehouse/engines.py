@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ..config import get_settings, redact_url
+from ..config import get_settings, normalise_url, redact_url
 from ..exceptions import WarehouseError
 from . import duckdb, postgresql
 from .schema import VIEW_FILES, ensure_schema
@@ -48,7 +48,7 @@ def get_engine(url: str | None = None, check: bool = True, read_only: bool = Fal
         If another process still holds the DuckDB file after the timeout (exit 75);
         the message names that process.
     """
-    url = url or get_settings().database_url
+    url = normalise_url(url or get_settings().database_url)  # a password holding @
     if is_spark_url(url):
         return _spark_engine(url, check)  # type: ignore[return-value]
     backend = checked_url(url, "LGS_DATABASE_URL").get_backend_name()
@@ -71,6 +71,9 @@ def get_engine(url: str | None = None, check: bool = True, read_only: bool = Fal
                 conn.exec_driver_sql("select 1")
         except (OperationalError, DBAPIError) as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            password = make_url(url).password
+            if password:  # a driver may echo it (in a DSN it could not parse)
+                reason = reason.replace(password, "***")
             raise WarehouseError(
                 f"cannot reach the warehouse, {describe_target(url)}: {reason} "
                 f"(LGS_DATABASE_URL={redact_url(url)})"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from ..config import get_settings, redact_url
+from ..config import get_settings, normalise_url, redact_url
 from ..exceptions import ConfigError
 
 __all__ = [
@@ -32,7 +32,7 @@ def describe_target(url: str) -> str:
     """Name a database for messages (driver, host, database) without any password."""
     if is_spark_url(url):
         return f"Spark warehouse {get_settings().spark_warehouse} on {url}"
-    u = make_url(url)
+    u = make_url(normalise_url(url))
     if u.get_backend_name() == "duckdb":
         return f"DuckDB file {u.database or ':memory:'}"
     where = f"{u.host or 'localhost'}:{u.port or 5432}"
@@ -48,7 +48,7 @@ def checked_url(url: str, setting: str, backends: tuple[str, ...] = SUPPORTED_BA
         Naming the setting and what is wrong (exit code 2), never the password.
     """
     try:
-        parsed = make_url(url)
+        parsed = make_url(normalise_url(url))
         backend = parsed.get_backend_name()
         parsed.get_dialect()  # an unknown driver fails here
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:

@@ -3,6 +3,10 @@
 A 2 GB file with no newline used 4.4 GB before it crashed; a 4 MB XLSX expanding to 4 GiB
 peaked at 4.35 GB. Each case runs the real command in a child process and reports the
 child's peak resident memory, its exit code and the time to refuse.
+
+A killed batch (issue 22): `lgs reports` killed with SIGKILL while its workers build left
+them and the resource tracker running at about 300 MB each, still publishing; the case
+reports what is left running (and its memory) a few seconds after the kill.
 """
 
 from __future__ import annotations
@@ -77,3 +81,49 @@ def run() -> Iterator[str]:
                 f"peak memory {mb:,.0f} MB (target < 1,024 MB)"
             )
             path.unlink()
+        yield _killed_batch(tmp_path)
+
+
+def _killed_batch(tmp_path: Path, periods: str = "2011-01..2011-06", jobs: int = 2) -> str:
+    """Kill -9 `lgs reports` once a report kernel runs; what is still alive 5 s later."""
+    import psutil
+
+    from lgs_analysis.ingest.demo import ensure_data
+    from lgs_analysis.warehouse import ensure_schema, get_engine
+
+    url = f"duckdb:///{tmp_path / 'batch.duckdb'}"
+    engine = get_engine(url)
+    ensure_schema(engine)
+    ensure_data(engine)
+    engine.dispose()
+    reports = tmp_path / "reports"
+    env = {**os.environ, "LGS_DATABASE_URL": url, "LGS_REPORTS_DIR": str(reports)}
+    batch = subprocess.Popen(
+        [sys.executable, "-m", "lgs_analysis.cli", "reports", "--periods", periods],
+        env={**env, "LGS_JOBS": str(jobs)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT,
+    )
+    parent = psutil.Process(batch.pid)
+    started = time.perf_counter()
+    tree: list[psutil.Process] = []
+    while time.perf_counter() - started < 300:
+        tree = parent.children(recursive=True)
+        if any("ipykernel" in " ".join(p.cmdline()) for p in tree):
+            break
+        time.sleep(0.2)
+    rss = sum(p.memory_info().rss for p in tree if p.is_running()) / (1 << 20)
+    batch.kill()
+    batch.wait()
+    time.sleep(5)
+    alive = [p for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    left = sum(p.memory_info().rss for p in alive) / (1 << 20)
+    published = len(list(reports.glob("*/v[0-9]*")))
+    for process in alive:  # never leave them to the machine
+        process.kill()
+    return (
+        f"kill -9 of lgs reports ({jobs} workers, {len(tree)} processes under it, "
+        f"{rss:,.0f} MB): {len(alive)} still running 5 s later ({left:,.0f} MB), "
+        f"{published} versions published after the kill (target 0 and 0)"
+    )

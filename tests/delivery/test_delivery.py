@@ -800,3 +800,288 @@ def test_send_report_explicit_4xx_after_data_is_still_retried(
     with smtp_server(inbox) as port:
         result = send_report(version_dir, config=CONFIG, settings=settings_for(port, tmp_path))
     assert result.attempts == 3 and len(inbox.messages) == 1
+
+
+# ---------------------------------------------------------------- state on disk (issue 22)
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(f"{p.relative_to(folder)}:{p.lstat().st_size}" for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['{"period": "2011-11", "deliveries": [{"sent_at": "2011-1', '["v001"]', '{"deliveries": 3}'],
+    ids=["truncated", "a list", "wrong shape"],
+)
+def test_send_report_reads_a_damaged_record_as_maybe_sent(
+    version_dir: Path, tmp_path: Path, payload: str
+) -> None:
+    """Issue 22: a truncated or wrong-shaped deliveries/vNNN.json made every report exit 7
+    or raise AttributeError. It is now "may have been sent": no send until RESEND=1, which
+    keeps the damaged record aside and records afresh."""
+    record = deliveries_path(version_dir)
+    record.parent.mkdir(parents=True)
+    record.write_text(payload)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        settings = settings_for(port, tmp_path)
+        with pytest.raises(DeliveryError, match="record is damaged.*may have been emailed"):
+            send_report(version_dir, config=CONFIG, settings=settings)
+        assert inbox.messages == [] and not pending_path(version_dir.parent).exists()
+        result = send_report(version_dir, resend=True, config=CONFIG, settings=settings)
+        again = send_report(version_dir, config=CONFIG, settings=settings)
+    assert result.status == "sent" and again.status == "skipped" and len(inbox.messages) == 1
+    assert len(read_deliveries(version_dir)) == 1
+    assert [p.read_text() for p in record.parent.glob(".v001.json.damaged-*")] == [payload]
+
+
+def test_send_report_never_reads_or_writes_through_links(version_dir: Path, tmp_path: Path):
+    """A forged latest, a linked deliveries or _outbox folder, a list file outside the
+    version: nothing outside the reports folder is read, attached or written."""
+    outside = tmp_path / "outside"
+    forged = make_version_dir(outside, version="v999")
+    (outside / "secret.csv").write_text("customer_id\nLGS-SECRET\n")
+    (outside / "deliveries").mkdir()
+    (outside / "_outbox").mkdir()
+    period = version_dir.parent
+    (period / "deliveries").symlink_to(outside / "deliveries", target_is_directory=True)
+    (tmp_path / "reports" / "_outbox").symlink_to(outside / "_outbox", target_is_directory=True)
+    metrics = json.loads((version_dir / "metrics.json").read_text())
+    metrics["actions"][0]["list_file"] = "../../../outside/secret.csv"
+    metrics["actions"][0]["email_list"] = True
+    (version_dir / "metrics.json").write_text(json.dumps(metrics))
+    (period / "latest").unlink()
+    (period / "latest").symlink_to(forged, target_is_directory=True)
+    before = _tree(outside)
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        settings = settings_for(port, tmp_path)
+        with pytest.raises(DeliveryError, match="not a version folder"):
+            send_report(period / "latest", config=CONFIG, settings=settings)
+        dry = send_report(version_dir, dry_run=True, config=CONFIG, settings=settings)
+        sent = send_report(version_dir, config=CONFIG, settings=settings)
+    assert _tree(outside) == before
+    assert dry.eml_path.parent == tmp_path / "reports" / "_outbox" and dry.eml_path.is_file()
+    assert sent.status == "sent" and not (period / "deliveries").is_symlink()
+    message = inbox.parsed()
+    assert b"LGS-SECRET" not in inbox.messages[0][2]
+    assert "secret.csv" not in [p.get_filename() for p in message.walk()]
+
+
+def test_send_accepted_but_unrecorded_is_recorded_by_the_next_run(
+    version_dir: Path, tmp_path: Path
+) -> None:
+    marker = pending_path(version_dir.parent)
+    marker.parent.mkdir(parents=True)
+    marker.write_text(
+        json.dumps(
+            {
+                "version": "v001",
+                "status": "accepted",
+                "message_id": "<lgs-1@lgs.test>",
+                "recipients": ["marketing@lgs.test"],
+                "sent_at": "2011-12-02T06:00:01+00:00",
+                "started_at": "2011-12-02T06:00:00+00:00",
+            }
+        )
+    )
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        result = send_report(version_dir, config=CONFIG, settings=settings_for(port, tmp_path))
+    assert result.status == "skipped" and inbox.messages == []
+    assert [d["message_id"] for d in read_deliveries(version_dir)] == ["<lgs-1@lgs.test>"]
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------- delivery state (issue 22)
+
+
+def _config(**changes: Any) -> DeliveryConfig:
+    return dataclasses.replace(CONFIG, **changes)
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["recipient", "sender", "display name and recipient"],
+)
+def test_non_ascii_address_goes_out_with_smtputf8_where_offered(
+    version_dir: Path, tmp_path: Path, who: str
+) -> None:
+    config = {
+        "recipient": _config(recipients=["zoë@lgs.test", "crm@lgs.test"]),
+        "sender": _config(sender="Zoë <zoë@lgs.test>"),
+        "display name and recipient": _config(recipients=["Zoë Ångström <zoë@lgs.test>"]),
+    }[who]
+    inbox = Inbox()
+    with smtp_server(inbox, enable_SMTPUTF8=True) as port:
+        result = send_report(version_dir, config=config, settings=settings_for(port, tmp_path))
+    assert result.status == "sent" and len(inbox.messages) == 1
+    mail_from, rcpt_tos, _ = inbox.messages[0]
+    addresses = [mail_from, *rcpt_tos]
+    assert "zoë@lgs.test" in addresses
+    assert "zoë@lgs.test" in str(inbox.parsed()["To"]) + str(inbox.parsed()["From"])
+
+
+@pytest.mark.parametrize("who", ["recipient", "sender"])
+def test_non_ascii_address_is_refused_up_front_without_smtputf8(
+    version_dir: Path, tmp_path: Path, who: str
+) -> None:
+    """Issue 22: zoë@example.com gave a UnicodeEncodeError traceback and left pending.json,
+    so every later run refused with "may have been delivered"."""
+    config = (
+        _config(recipients=["marketing@lgs.test", "zoë@lgs.test"])
+        if who == "recipient"
+        else _config(sender="zoë@lgs.test")
+    )
+    inbox = Inbox()
+    with smtp_server(inbox, enable_SMTPUTF8=False) as port:
+        settings = settings_for(port, tmp_path)
+        with pytest.raises(DeliveryError, match="zoë@lgs.test needs SMTPUTF8.*nobody was sent"):
+            send_report(version_dir, config=config, settings=settings)
+        assert not pending_path(version_dir.parent).exists()
+        assert read_deliveries(version_dir) == [] and inbox.messages == []
+        # the next run, with the address fixed, is not held back
+        assert send_report(version_dir, config=CONFIG, settings=settings).status == "sent"
+
+
+def test_delivery_config_dedupes_and_keeps_international_domains_ascii(tmp_path: Path) -> None:
+    (tmp_path / "delivery.yaml").write_text(
+        "sender: reports@lgs.test\n"
+        "recipients:\n"
+        "  - marketing@lgs.test\n"
+        "  - MARKETING@LGS.TEST\n"
+        "  - 'Marketing <marketing@lgs.test>'\n"
+        "  - crm@lgs.test\n"
+        "  - orders@bücher.example\n"
+        "  - 'Zoë <zoë@lgs.test>'\n"
+        "  - zoë@lgs.test\n"
+        "bcc: true\n"
+    )
+    config = load_delivery_config(tmp_path)
+    assert config.recipients == [
+        "marketing@lgs.test",
+        "crm@lgs.test",
+        "orders@xn--bcher-kva.example",
+        "Zoë <zoë@lgs.test>",
+    ]
+    assert config.bcc is True
+
+
+def test_duplicates_get_one_copy_and_idna_domains_need_no_smtputf8(
+    version_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "delivery.yaml").write_text(
+        "sender: reports@lgs.test\nrecipients: [a@lgs.test, A@lgs.test, 'A <a@lgs.test>', "
+        "info@bücher.example]\n"
+    )
+    config = load_delivery_config(tmp_path / "params")
+    inbox = Inbox()
+    with smtp_server(inbox, enable_SMTPUTF8=False) as port:
+        send_report(version_dir, config=config, settings=settings_for(port, tmp_path))
+    assert inbox.messages[0][1] == ["a@lgs.test", "info@xn--bcher-kva.example"]
+
+
+def test_bcc_keeps_a_long_list_out_of_the_headers(version_dir: Path, tmp_path: Path) -> None:
+    recipients = [f"customer{i}@lgs.test" for i in range(300)]
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        result = send_report(
+            version_dir,
+            config=_config(recipients=recipients, bcc=True),
+            settings=settings_for(port, tmp_path),
+        )
+    _, rcpt_tos, data = inbox.messages[0]
+    assert rcpt_tos == recipients and result.recipients == recipients
+    assert inbox.parsed()["To"] == "undisclosed-recipients:;"
+    assert b"customer1@lgs.test" not in data and b"Bcc" not in data
+    assert read_deliveries(version_dir)[0]["bcc"] is True
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 256 kB tmpfs (needs root, as on the CI machine)."""
+    import subprocess
+
+    mount = tmp_path / "fs"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    """Fill the file system of ``folder`` to the last byte; return the filler file."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"x" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob("*.tmp")]
+
+
+def test_disk_full_before_sending_exits_8_and_sends_nothing(tiny_fs: Path, tmp_path: Path):
+    from lgs_analysis.exceptions import ReportsDirError
+
+    version_dir = make_version_dir(tiny_fs / "reports")
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        settings = dataclasses.replace(
+            settings_for(port, tmp_path), reports_dir=tiny_fs / "reports"
+        )
+        (version_dir.parent / "deliveries").mkdir()
+        filler = _fill(tiny_fs)
+        with pytest.raises(ReportsDirError, match="disk is full") as caught:
+            send_report(version_dir, config=CONFIG, settings=settings)
+        assert caught.value.exit_code == 8
+        assert inbox.messages == [] and _leftovers(tiny_fs) == []
+        assert not pending_path(version_dir.parent).exists()
+        filler.unlink()
+        assert send_report(version_dir, config=CONFIG, settings=settings).status == "sent"
+
+
+class _FillingInbox(Inbox):
+    """Accepts the message, but fills the reports' disk before it answers."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        _fill(self.folder)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_disk_full_after_the_server_accepted_reads_as_unknown(tiny_fs: Path, tmp_path: Path):
+    """Issue 22: the email went out but was not recorded, and nothing said so. The intent
+    recorded before sending now stays: the run says the email WAS sent (exit 8), and the
+    next run reads the unresolved intent as "may have been delivered", never "not sent"."""
+    from lgs_analysis.exceptions import ReportsDirError
+
+    version_dir = make_version_dir(tiny_fs / "reports")
+    inbox = _FillingInbox(tiny_fs)
+    with smtp_server(inbox) as port:
+        settings = dataclasses.replace(
+            settings_for(port, tmp_path), reports_dir=tiny_fs / "reports"
+        )
+        with pytest.raises(ReportsDirError, match="WAS sent.*could not be recorded"):
+            send_report(version_dir, config=CONFIG, settings=settings)
+        assert len(inbox.messages) == 1 and _leftovers(tiny_fs) == []
+        (tiny_fs / "filler").unlink()
+        with pytest.raises(DeliveryError, match="may have been delivered"):
+            send_report(version_dir, config=CONFIG, settings=settings)
+        assert len(inbox.messages) == 1
+        assert "may have been delivered" in write_index(tiny_fs / "reports").read_text()

@@ -141,3 +141,42 @@ def test_reports_on_postgres(pg_server, tmp_path):
     assert "2 published, 0 up to date, 0 failed" in done.stdout
     for period in ("2011-04", "2011-05"):
         assert (tmp_path / "reports" / period / "v001" / "report.pdf").is_file()
+
+
+def test_killed_batch_leaves_no_worker_kernel_or_tracker_behind(demo_warehouse, tmp_path):
+    """Issue 22: a kill -9 of `lgs reports` left its spawn workers and the resource tracker
+    running (about 300 MB each), and the workers went on building and publishing."""
+    import time
+
+    import psutil
+
+    url, _ = demo_warehouse
+    reports = tmp_path / "reports"
+    batch = subprocess.Popen(
+        [LGS, "reports", "--periods", "2011-01..2011-06", "--jobs", "2"],
+        env=_env(url, reports),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=PROJECT,
+    )
+    parent = psutil.Process(batch.pid)
+    started = time.monotonic()
+    descendants: list[psutil.Process] = []
+    try:  # wait until a report kernel runs under a worker: the deepest tree there is
+        while time.monotonic() - started < 120:
+            descendants = parent.children(recursive=True)
+            if any("ipykernel" in " ".join(p.cmdline()) for p in descendants):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no report kernel started within 120 s")
+        kinds = {"spawn_main", "resource_tracker", "ipykernel"}
+        assert {k for k in kinds for p in descendants if k in " ".join(p.cmdline())} == kinds
+    finally:
+        batch.kill()
+        batch.wait()
+    gone, alive = psutil.wait_procs(descendants, timeout=15)
+    assert alive == [], [p.cmdline()[:4] for p in alive]
+    time.sleep(1)
+    published = [p for p in reports.glob("*/v[0-9]*")]
+    assert published == []  # no worker finished a report on its own

@@ -66,7 +66,17 @@ def _attacks(secret_file: Path, port: int) -> list[str]:
         f"<img src=http://127.0.0.1:{port}/beacon.png>",
         f'<img src="{data_url}">',
         "http://evil.example/autolink www.evil.example",
+        "FREE GIFT\u202etxt.exe",  # shows as "FREE GIFTexe.txt" where bidi is honoured
+        "ZERO\u200bWIDTH\u200dJOIN\u2066ISOLATE\u2069\ufeff",
     ]
+
+
+# characters that reorder or hide text: none may reach an output raw
+INVISIBLE = ("\u202e", "\u200b", "\u200d", "\u2066", "\u2069", "\ufeff")
+COUNTRY = "<script>alert(1)</script>\u202eKU"
+# segment names without a Latin letter: each list must keep its own file (all were once
+# campaign_segment.csv, one replacing the other)
+GREEK_SEGMENTS = {"5[4-5]": "Πρωταθλητές", "[3-4][4-5]": "Πιστοί πελάτες", "41": "Υποσχόμενοι"}
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +111,18 @@ def hostile_report(tmp_path_factory, beacon):
         )
         conn.execute(
             text("update retail set country = :c where country <> 'United Kingdom'"),
-            {"c": attacks[0]},
+            {"c": COUNTRY},
         )
     engine.dispose()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LGS_DATABASE_URL", url)
         mp.setenv("LGS_REPORTS_DIR", str(root / "reports"))
-        overrides = {"min_support": 0.01, "min_lift": 1.0, "min_confidence": 0.3}
+        overrides = {
+            "min_support": 0.01,
+            "min_lift": 1.0,
+            "min_confidence": 0.3,
+            "segment_map": GREEK_SEGMENTS,
+        }
         version = build_report("2011", overrides=overrides).version_dir
     message = build_message(
         version, "reports@lgs.example", ["marketing@lgs.example"], "LGS {period}", attach_csvs=True
@@ -229,3 +244,53 @@ def test_every_csv_neutralises_formulas_and_keeps_numbers(hostile_report):
     assert attached
     for part in attached:
         assert _formula_cells(part.get_content()) == [], part.get_filename()
+
+
+def _raw_invisible(payload: str) -> list[str]:
+    return [f"U+{ord(ch):04X}" for ch in INVISIBLE if ch in payload]
+
+
+def test_bidi_and_zero_width_characters_are_shown_in_every_output(hostile_report):
+    """Issue 22: U+202E made "FREE GIFT<U+202E>txt.exe" read "FREE GIFTexe.txt" in the PDF,
+    HTML, CSV and email. Every output now writes such characters as [U+202E]."""
+    import pypdf
+
+    version, root, _, message = hostile_report
+    outputs = {
+        "report.html": (version / "report.html").read_text(),
+        "index.html": (root / "reports" / "index.html").read_text(),
+        "metrics.json": (version / "metrics.json").read_text(encoding="utf-8"),
+    }
+    outputs |= {p.name: p.read_text(encoding="utf-8") for p in (version / "tables").glob("*.csv")}
+    reader = pypdf.PdfReader(version / "report.pdf")
+    outputs["report.pdf"] = "".join(page.extract_text() or "" for page in reader.pages)
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            outputs[f"email {part.get_content_type()} {part.get_filename() or ''}"] = (
+                part.get_content()
+            )
+    outputs["email subject"] = str(message["Subject"])
+    raw = {name: _raw_invisible(text) for name, text in outputs.items() if _raw_invisible(text)}
+    assert raw == {}
+    customers = outputs["customers.csv"]
+    assert "KU" in customers and "[U+202E]KU" in customers  # the country, shown
+    assert "FREE GIFT[U+202E]txt.exe" in customers  # a top product's description
+    assert "ZERO[U+200B]WIDTH[U+200D]JOIN[U+2066]ISOLATE[U+2069][U+FEFF]" in customers
+    shown_pdf = outputs["report.pdf"].replace("\n", "")
+    assert "[U+202E]" in shown_pdf or "[U+200B]" in shown_pdf
+
+
+def test_non_latin_segments_keep_one_readable_campaign_file_each(hostile_report):
+    version, _, _, _ = hostile_report
+    customers = pd.read_csv(version / "tables" / "customers.csv", dtype=str)
+    expected = {
+        "Πρωταθλητές": "campaign_πρωταθλητές.csv",
+        "Πιστοί πελάτες": "campaign_πιστοί_πελάτες.csv",
+        "Υποσχόμενοι": "campaign_υποσχόμενοι.csv",
+    }
+    for segment, name in expected.items():
+        members = customers[customers["segment"] == segment]
+        listed = pd.read_csv(version / "tables" / name, dtype=str)
+        assert len(members) > 0
+        assert sorted(listed["customer_id"]) == sorted(members["customer_id"]), name
+    assert not (version / "tables" / "campaign_segment.csv").exists()

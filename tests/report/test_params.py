@@ -141,6 +141,42 @@ def test_values_out_of_bounds_are_refused_naming_the_parameter(pair, match):
         load_params("2011", parse_overrides([pair]), PROJECT_PARAMS)
 
 
+@pytest.mark.parametrize(
+    ("segment_map", "first", "second"),
+    [
+        ({"[1-2]4": "Can t Lose"}, "Can't Lose", "Can t Lose"),  # beside the standard name
+        ({"[1-2]4": "CAN'T LOSE"}, "Can't Lose", "CAN'T LOSE"),
+        ({"55": "Χαμένοι", "54": "χαμένοι"}, "Χαμένοι", "χαμένοι"),
+        ({"55": "VIP-1", "54": "VIP 1"}, "VIP-1", "VIP 1"),
+        ({"55": "Champions!", "41": "Champions?"}, "Champions?", "Champions"),
+    ],
+)
+def test_segment_names_sharing_a_file_name_are_refused_naming_both(segment_map, first, second):
+    with pytest.raises(ParameterError) as caught:
+        load_params("2011", {"segment_map": segment_map}, PROJECT_PARAMS)
+    assert f"{first!r} and {second!r} would share the file names" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "segment_map",
+    [
+        {"[1-2]5": "Can t Lose"},  # replaces the standard name: one file, no clash
+        {"55": "Χαμένοι", "54": "Κοιμώμενοι", "53": "Πιστοί"},  # were all campaign_segment.csv
+        {"55": "★★", "54": "☆☆"},
+    ],
+)
+def test_segment_names_with_their_own_file_names_are_accepted(segment_map):
+    merged = load_params("2011", {"segment_map": segment_map}, PROJECT_PARAMS)
+    assert merged["segment_map"] == segment_map
+
+
+@pytest.mark.parametrize("name", ["VIP\u202e", "V\u200bIP", "\ufeffVIP", "VIP\u2028", "VIP\x9b"])
+def test_segment_names_with_invisible_characters_are_refused(name):
+    with pytest.raises(ParameterError, match="no control, bidi or zero-width"):
+        load_params("2011", {"segment_map": {"55": name}}, PROJECT_PARAMS)
+
+
 def test_split_overrides_uses_shell_quoting_without_a_shell():
     from lgs_analysis.report.params import split_overrides
 

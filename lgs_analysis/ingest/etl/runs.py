@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from ...escape import terminal_text
 from ...log import logger
 from ...warehouse import (
     execute_sql_file,
@@ -83,7 +84,8 @@ class EtlResult:
             )
         rate = self.count_read / self.seconds if self.seconds > 0 else 0.0
         lines = [
-            f"etl run {self.run_id} succeeded: {self.source_name} -> {self.target} "
+            f"etl run {self.run_id} succeeded: {terminal_text(self.source_name)} -> "
+            f"{self.target} "
             f"in {self.seconds:.1f} s ({rate:,.0f} rows/s)",
             f"  window       {window}",
             f"  read         {self.count_read:,} source lines",
@@ -216,10 +218,11 @@ def format_etl_status(runs: pd.DataFrame) -> str:
             "replaced": runs["count_replaced"].map(lambda n: f"{int(n):,}"),
             "quarantined": runs["count_quarantined"].map(lambda n: f"{int(n):,}"),
             "watermark after": runs["watermark_after"].map(show_time),
-            "source": runs["source_name"],
+            "source": runs["source_name"].map(terminal_text),
         }
     )
     lines = [table.to_string(index=False)]
     for _, run in runs[runs["status"] != "succeeded"].iterrows():
-        lines.append(f"run {int(run['run_id'])} {run['status']}: {run['message']}")
+        message = terminal_text(run["message"])  # one line, whatever the error held
+        lines.append(f"run {int(run['run_id'])} {run['status']}: {message}")
     return "\n".join(lines)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy.engine import make_url
 
-from ...config import redact_url
+from ...config import normalise_url, redact_url
 from ...exceptions import (
     DataValidationError,
     SourceError,
@@ -41,7 +41,7 @@ _END = object()
 def source_key(source_url: str) -> str:
     """Name a source by host, port and database as its URL spells them (never user or
     password): how earlier versions keyed a source, and how messages name it."""
-    url = make_url(source_url)
+    url = make_url(normalise_url(source_url))
     return f"postgresql://{url.host or 'localhost'}:{url.port or 5432}/{url.database}"
 
 
@@ -61,7 +61,7 @@ class OltpSource:
 
     def __init__(self, source_url: str) -> None:
         url = checked_url(source_url, "LGS_SOURCE_URL", ("postgresql",))
-        self.url = source_url
+        self.url = normalise_url(source_url)  # a password holding @ stays whole
         self.described = describe_target(source_url)
         args: dict[str, Any] = {"connect_timeout": 10, "application_name": "lgs-etl"}
         args.update({k: v for k, v in url.query.items() if isinstance(v, str)})

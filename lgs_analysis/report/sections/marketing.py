@@ -93,13 +93,17 @@ qualify; the {len(x["rules"]):,} strongest are in {csv_link("tables/basket_rules
 
 Quantity and revenue are **net**: the period's basket lines less its cancellation lines of
 the same product, so an order cancelled in the period counts for nothing. Gross values are
-in {csv_link("tables/top_products.csv")}.
-
-**By baskets**""",
-        _top_products_table(top, "rank_by_invoices", n),
+in {csv_link("tables/top_products.csv")}."""
+        + (
+            "\n\n**By baskets**"
+            if not top.empty
+            else "\n\nNo basket in this period: no product to rank."
+        ),
+        *([_top_products_table(top, "rank_by_invoices", n)] if not top.empty else []),
     )
-    show_block("**By net quantity**", _top_products_table(top, "rank_by_quantity", n))
-    show_block("**By net revenue**", _top_products_table(top, "rank_by_revenue", n))
+    if not top.empty:
+        show_block("**By net quantity**", _top_products_table(top, "rank_by_quantity", n))
+        show_block("**By net revenue**", _top_products_table(top, "rank_by_revenue", n))
     pairs = x["promotion_pairs"]
     if pairs.empty:
         lines = ["No pair of products meets the thresholds in this period."]
@@ -123,6 +127,9 @@ in {csv_link("tables/top_products.csv")}.
         'product to another, "bought with it" names that product: lead a campaign with the '
         "first and cross-sell the second."
     )
+    if data.customers.empty:
+        show_block(intro + "\n\nThere is no one to score, so no segment to promote to.")
+        return
     for number, name in enumerate(("Champions", "Can't Lose", "Hibernating")):
         rows = products[products["segment"] == name]
         heading = (intro + "\n\n" if number == 0 else "") + f"**{md(name)}**"
@@ -172,6 +179,12 @@ def show_segment_movement(data: ReportData, output_dir: str | None = None) -> No
         show_block(
             f"## Segment movement\n\nNot shown: {x['movement_reason']}. Comparing with a "
             "baseline the warehouse barely holds would make most customers look new."
+        )
+        return
+    if x["migration"].empty:  # a degenerate period: nobody scored on either side
+        show_block(
+            f"## Segment movement\n\nNo customer was scored over {current_window} or over "
+            f"{previous_window}: there is no one whose segment could move."
         )
         return
     held = data.span.coverage(x["previous_rfm_start"], previous.end)
@@ -293,6 +306,9 @@ def show_customer_value(data: ReportData) -> None:
     """Predicted 12-month value per segment and the model's holdout check."""
     x = data.extras
     horizon = data.params["clv_horizon_months"]
+    if data.customers.empty:
+        show_block("## Customer value\n\nNot predicted: there is no one to score.")
+        return
     if x.get("clv") is None:
         reason = md(x.get("clv_error") or "no data")
         show_block(f"## Customer value\n\nThe CLV models could not be fitted: {reason}.")

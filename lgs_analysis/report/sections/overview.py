@@ -156,6 +156,13 @@ def show_headline(data: ReportData, metrics: dict[str, Any]) -> None:
 
 def show_actions(data: ReportData) -> None:
     """What to do with every segment, with the customers and value at stake, and the lists."""
+    if data.customers.empty:
+        show_block(
+            "## What to do, segment by segment\n\nNothing this period: there is no one to "
+            "score, so no segment has customers and there is no campaign list (see RFM "
+            "segments)."
+        )
+        return
     shown = data.actions.copy()
     shown["list"] = shown["list_file"]
     table = table_html(
@@ -326,6 +333,13 @@ def show_invoice_distribution(data: ReportData, output_dir: str | None = None) -
     if data.invoice_totals.empty:
         show_block(intro + "\n\nNo invoices with positive lines in this period.")
         return
+    if data.invoice_totals.nunique() == 1:  # no spread to draw (a tiny or odd period)
+        total = money(data.invoice_totals.iloc[0])
+        show_block(
+            intro + f"\n\nEvery one of them totals {total}: there is no spread to draw.",
+            _stats_table(data.invoice_stats),
+        )
+        return
     all_chart = figure_png(
         charts.plot_invoice_distribution(data.invoice_totals),
         output_dir,
@@ -370,6 +384,10 @@ def show_segments(data: ReportData, output_dir: str | None = None) -> None:
         else " (purchases before cancellations, the textbook rule)."
     )
     refunded = data.refunded
+    if data.customers.empty:
+        show_block(text + "\n\n" + no_one_to_score(data))
+        _show_refunded(data)
+        return
     if not refunded.empty:
         scored = "are not scored" if rule == "net" else "are scored on their gross spend"
         text += (
@@ -418,6 +436,33 @@ def show_segments(data: ReportData, output_dir: str | None = None) -> None:
             "Share of customers and of spend by segment",
         ),
     )
+    _show_refunded(data)
+
+
+def no_one_to_score(data: ReportData) -> str:
+    """Why no customer was scored in the RFM window, in a marketer's words (Markdown)."""
+    window = format_window(*data.span.cut(data.rfm_start, data.rfm_end))
+    refunded = len(data.refunded)
+    reasons = []
+    if refunded:
+        reasons.append(
+            f"the {refunded:,} customers who bought in it cancelled everything they bought"
+        )
+    else:
+        reasons.append(
+            "no line in it has both a customer number and a purchase (the window holds only "
+            "cancellations, or only sales without a customer number)"
+        )
+    return (
+        f"**There is no one to score.** No customer has a positive "
+        f"{data.params['rfm_monetary']} spend from {window}: {'; '.join(reasons)}. So there "
+        "are no segments, no campaign lists and no customer values for this period; the sales "
+        "figures above still hold."
+    )
+
+
+def _show_refunded(data: ReportData) -> None:
+    refunded = data.refunded
     if not refunded.empty:
         top_n = int(data.params["top_customers"])
         show_block(
@@ -491,6 +536,9 @@ def show_focus_segments(data: ReportData) -> None:
     """The segments marketing acts on first: who they are, what they are worth, what to do."""
     top_n = int(data.params["top_customers"])
     focus = data.actions[data.actions["email_list"]]
+    if data.customers.empty:
+        show_block("## Who to act on\n\nNo one this period: there is no one to score.")
+        return
     first = True
     for action in focus.itertuples():
         members = data.campaign_list[data.campaign_list["segment"] == action.segment]
