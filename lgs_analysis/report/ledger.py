@@ -40,7 +40,7 @@ from ..warehouse import (
     get_engine,
     run_query,
 )
-from .publish import list_versions, own_file
+from .publish import newest_version, own_file
 
 __all__ = [
     "RecordResult",
@@ -80,13 +80,18 @@ def latest_version(period: Period, reports_dir: Path | None = None) -> Path:
         When the period has no published report.
     """
     period_dir = (reports_dir or get_settings().reports_dir) / period.label
-    versions = list_versions(period_dir)
-    if not versions:
+    newest, _, problem = newest_version(period_dir)
+    if newest is None:
         raise CampaignError(
             f"no published report for {period.label} in {period_dir.parent}: build it first "
             f"with make report PERIOD={period.label}; nothing was recorded"
         )
-    return versions[-1]
+    if problem:  # its lists cannot be trusted to be the ones that went out
+        raise CampaignError(
+            f"the newest report of {period.label} ({newest.name}) is damaged: {problem}. "
+            f"Rebuild it with make report PERIOD={period.label}; nothing was recorded"
+        )
+    return newest
 
 
 def parse_segments(text: str | None) -> list[str] | None:

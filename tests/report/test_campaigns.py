@@ -135,10 +135,15 @@ def test_bad_campaigns_are_refused_and_change_nothing(env):
         ({"period": "2011-09", "on": "2011-09-30"}, "before the end of 2011-09"),
         ({"period": "2011-09", "on": "2012-12-10"}, "more than a year after the data's end"),
         ({"period": "2011-09", "on": "1 Oct"}, "is not a date"),
+        ({"period": "2011-07"}, "newest report of 2011-07 (v001) is damaged"),
     ]
-    for kwargs, words in cases:
-        with pytest.raises(CampaignError, match=re.escape(words)):
-            record_campaigns(**kwargs)
+    (env.reports / "2011-07" / "v001").mkdir(parents=True)  # a version with no files
+    try:
+        for kwargs, words in cases:
+            with pytest.raises(CampaignError, match=re.escape(words)):
+                record_campaigns(**kwargs)
+    finally:
+        shutil.rmtree(env.reports / "2011-07")
     done = CliRunner().invoke(cli, ["campaign", "--period", "2011-09", "--segments", "Loyal"])
     assert isinstance(done.exception, CampaignError) and done.exception.exit_code == 2
     assert _ledger(env.url).empty and _members(env.url).empty
