@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.special import gammaln
 
-from lgs_analysis.analyses import clv
+from lgs_analysis.analyses import clv, clv_holdout
 from lgs_analysis.warehouse import get_engine
 
 
@@ -47,7 +47,7 @@ def test_fit_clv_too_few_customers():
 def real_fit(real_duckdb_url):
     with get_engine(real_duckdb_url).connect() as conn:
         summary = clv.fetch_clv_summary(conn, date(2011, 12, 10))
-        holdout = clv.check_holdout(conn, date(2011, 12, 10), 3)
+        holdout = clv_holdout.evaluate_holdout(conn, date(2011, 12, 10), 3).check
     return summary, clv.fit_clv(summary), holdout
 
 
