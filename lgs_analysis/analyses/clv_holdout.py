@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
+from ..formatting import format_date
 from ..periods import add_months
 from . import clv
 
@@ -36,6 +37,7 @@ __all__ = [
     "score_methods",
     "decile_table",
     "compare_methods",
+    "skill_caveat",
 ]
 
 METHODS = ("model", "past_rate", "last_window")
@@ -244,3 +246,19 @@ def compare_methods(scores: pd.DataFrame) -> dict[str, Any]:
         }
     out["beats_past_rate"] = out["past_rate"]["beaten"]
     return out
+
+
+def skill_caveat(check: dict[str, Any]) -> str | None:
+    """The sentence to print beside every use of predicted value when the model did not
+    beat the past-rate baseline on the holdout (None when it did)."""
+    past = check["comparison"]["past_rate"]
+    if past["beaten"]:
+        return None
+    change = past["mae_change"]
+    worse = f", its mean error {change:.0%} larger" if change else ""
+    return (
+        f"Caution: on the {check['holdout_days']} days held out from "
+        f"{format_date(check['calibration_end'])}, predicted value was less accurate per "
+        f"customer than each customer's past rate{worse} (see Customer value): use it as a "
+        "rough guide, not as a ranking to spend by."
+    )

@@ -268,6 +268,7 @@ def _metrics(out: dict[str, Any]) -> dict[str, Any]:
         }
         evaluation = out["clv_holdout"]
         metrics["clv_beats_past_rate"] = evaluation.check["comparison"]["beats_past_rate"]
+        metrics["clv_caveat"] = clv_holdout.skill_caveat(evaluation.check)
         metrics["clv_model"] = {
             "params": {k: round(v, 6) for k, v in fit.params.items()},
             "log_likelihood": {k: round(v, 2) for k, v in fit.log_likelihood.items()},

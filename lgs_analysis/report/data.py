@@ -418,6 +418,7 @@ def narrative_inputs(data: ReportData) -> dict[str, Any]:
             row.segment: row.action for row in data.actions.itertuples() if row.email_list
         },
         "clv_by_segment": x.get("clv_by_segment"),
+        "clv_caveat": (x.get("metrics") or {}).get("clv_caveat"),
         "refunded": data.refunded,
         "monetary_rule": str(data.params["rfm_monetary"]),
         "campaign_readout": x["campaigns"]["readout"],
