@@ -43,29 +43,100 @@ class ParameterDraws:
     effective: dict[str, float]
 
 
-def _resample(
-    name: str, loglik: Any, estimate: np.ndarray, draws: int, rng: np.random.Generator
-) -> tuple[np.ndarray, float]:
-    """Sampling-importance resampling of one model's parameters around ``estimate``."""
+def _proposal(centre: np.ndarray, scale: np.ndarray, rng: np.random.Generator) -> Any:
     from scipy.stats import multivariate_t
+
+    return multivariate_t(loc=centre, shape=scale, df=5, seed=rng)
+
+
+def _resample(
+    loglik: Any, estimate: np.ndarray, draws: int, rng: np.random.Generator
+) -> tuple[np.ndarray, float]:
+    """Sampling-importance resampling of one model's log-parameters around ``estimate``.
+
+    Two rounds: a multivariate t from the Hessian at the estimate, then one matched to
+    the first round's weighted draws (a likelihood that is skewed along a ridge is
+    covered by the second); all draws are weighed against the mixture of both.
+    """
     from statsmodels.tools.numdiff import approx_hess
 
     centre = np.log(estimate)
     hessian = approx_hess(centre, lambda lp: -float(np.sum(loglik(np.exp(lp)[:, None]))))
     values, vectors = np.linalg.eigh((hessian + hessian.T) / 2)
     values = np.maximum(values, 1.0 / MAX_LOG_SD**2)
-    scale = (vectors / values) @ vectors.T
-    proposal = multivariate_t(loc=centre, shape=scale, df=5, seed=rng)
-    points = np.atleast_2d(proposal.rvs(size=PROPOSALS))
+    first = _proposal(centre, (vectors / values) @ vectors.T * 1.5, rng)
+    points = np.atleast_2d(first.rvs(size=PROPOSALS // 2))
     points = points[(np.abs(points) <= _BOUND).all(axis=1)]
-    log_weight = np.sum(loglik(np.exp(points).T[..., None]), axis=1) - proposal.logpdf(points)
-    log_weight = np.nan_to_num(log_weight - np.nanmax(log_weight), nan=-np.inf)
-    weight = np.exp(log_weight)
-    weight /= weight.sum()
+    log_like = np.sum(loglik(np.exp(points).T[..., None]), axis=1)
+    weight = _normalise(log_like - first.logpdf(points))
+    mean = weight @ points
+    spread = (points - mean).T @ ((points - mean) * weight[:, None])
+    proposals = [first]
+    if np.all(np.isfinite(spread)) and np.linalg.matrix_rank(spread) == len(centre):
+        second = _proposal(mean, spread * 1.5, rng)
+        more = np.atleast_2d(second.rvs(size=PROPOSALS // 2))
+        more = more[(np.abs(more) <= _BOUND).all(axis=1)]
+        points = np.vstack([points, more])
+        log_like = np.concatenate([log_like, np.sum(loglik(np.exp(more).T[..., None]), axis=1)])
+        proposals.append(second)
+    mixture = np.logaddexp.reduce([q.logpdf(points) for q in proposals], axis=0)
+    weight = _normalise(log_like - mixture)
     effective = float(1.0 / np.sum(weight**2))
     # systematic resampling: draws spread evenly over the cumulative weights
     picks = np.searchsorted(np.cumsum(weight), (rng.random() + np.arange(draws)) / draws)
     return np.exp(points[np.minimum(picks, len(points) - 1)]), effective
+
+
+def _normalise(log_weight: np.ndarray) -> np.ndarray:
+    log_weight = np.nan_to_num(log_weight - np.nanmax(log_weight), nan=-np.inf)
+    weight = np.exp(log_weight)
+    return weight / weight.sum()
+
+
+def _bgnbd_by_draw(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Any:
+    """The BG/NBD log-likelihood per draw and customer, its gamma functions computed once
+    per distinct frequency (the same terms as ``clv._bgnbd_log_likelihood``)."""
+    from scipy.special import gammaln
+
+    distinct, at = np.unique(x, return_inverse=True)
+    at = at.ravel()
+
+    def loglik(params: np.ndarray) -> np.ndarray:
+        r, alpha, a, b = params
+        per_x = (
+            gammaln(r + distinct)
+            - gammaln(r)
+            + r * np.log(alpha)
+            + gammaln(a + b)
+            + gammaln(b + distinct)
+            - gammaln(b)
+            - gammaln(a + b + distinct)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dropped = np.log(a) - np.log(np.maximum(b + distinct - 1, 1e-300))
+            dropped = np.where(distinct > 0, dropped, -np.inf)
+            a4 = dropped[..., at] - (r + x) * np.log(alpha + t_x)
+        return per_x[..., at] + np.logaddexp(-(r + x) * np.log(alpha + age), a4)
+
+    return loglik
+
+
+def _gamma_gamma_by_draw(x: np.ndarray, m: np.ndarray) -> Any:
+    """The Gamma-Gamma log-likelihood per draw and customer, gamma functions once per
+    distinct frequency (the terms of ``clv._gamma_gamma_log_likelihood``)."""
+    from scipy.special import gammaln
+
+    distinct, at = np.unique(x, return_inverse=True)
+    at = at.ravel()
+    log_x, log_m = np.log(x), np.log(m)
+
+    def loglik(params: np.ndarray) -> np.ndarray:
+        p, q, v = params
+        per_x = gammaln(p * distinct + q) - gammaln(p * distinct) - gammaln(q) + q * np.log(v)
+        px = p * x
+        return per_x[..., at] + (px - 1) * log_m + px * log_x - (px + q) * np.log(x * m + v)
+
+    return loglik
 
 
 def draw_parameters(
@@ -80,16 +151,8 @@ def draw_parameters(
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     rx = repeat["frequency"].to_numpy(dtype="float64")
     rm = repeat["monetary_value"].to_numpy(dtype="float64")
-    bg, bg_n = _resample(
-        "BG/NBD", lambda p: clv._bgnbd_log_likelihood(p, x, t_x, age), fit.bgnbd, draws, rng
-    )
-    gg, gg_n = _resample(
-        "Gamma-Gamma",
-        lambda p: clv._gamma_gamma_log_likelihood(p, rx, rm),
-        fit.gamma_gamma,
-        draws,
-        rng,
-    )
+    bg, bg_n = _resample(_bgnbd_by_draw(x, t_x, age), fit.bgnbd, draws, rng)
+    gg, gg_n = _resample(_gamma_gamma_by_draw(rx, rm), fit.gamma_gamma, draws, rng)
     return ParameterDraws(bg, gg, {"bgnbd": round(bg_n, 1), "gamma_gamma": round(gg_n, 1)})
 
 
