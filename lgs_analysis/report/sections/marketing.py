@@ -301,6 +301,10 @@ covers only in part (such as the last) reads low."""
     show_block(intro, heatmap)
 
 
+def _num(value: float, spec: str) -> str:
+    return "n/a" if pd.isna(value) else format(value, spec)
+
+
 def _interval(low: float, high: float) -> str:
     return f"{money(low)} to {money(high)}"
 
@@ -320,9 +324,9 @@ def _beat_sentence(scores: pd.DataFrame, comparison: dict) -> str:
         parts.append(
             f"it **{verdict} {label}**: mean absolute error of spend {money(model.mae_spend)} "
             f"per customer against {money(base.mae_spend)}{size}; rank correlation "
-            f"{model.spearman_spend:.2f} against {base.spearman_spend:.2f}; its top tenth made "
-            f"{model.top_decile_capture:.0%} of the holdout's net spend against "
-            f"{base.top_decile_capture:.0%}"
+            f"{_num(model.spearman_spend, '.2f')} against {_num(base.spearman_spend, '.2f')}; "
+            f"its top tenth made {_num(model.top_decile_capture, '.0%')} of the holdout's net "
+            f"spend against {_num(base.top_decile_capture, '.0%')}"
         )
     return "On the holdout, " + "; ".join(parts) + "."
 
@@ -335,10 +339,13 @@ def _season_sentence(scores: pd.DataFrame) -> str:
         "net spend": model.total_ratio_spend,
     }
     off = {k: v for k, v in ratios.items() if not pd.isna(v) and not 0.9 <= v <= 1.1}
+    if any(pd.isna(v) for v in ratios.values()) and not off:
+        return "No one bought in the holdout: there is no total to compare with."
     if not off:
         return (
             "In total the model predicted the holdout's purchases and net spend within 10% "
-            f"(predicted / actual {ratios['purchases']:.2f} and {ratios['net spend']:.2f})."
+            f"(predicted / actual {_num(ratios['purchases'], '.2f')} and "
+            f"{_num(ratios['net spend'], '.2f')})."
         )
     words = [
         f"{'under' if v < 1 else 'over'}-predicted the holdout's total {k} "
