@@ -416,5 +416,6 @@ def plot_clv_calibration(calibration: pd.DataFrame, days: int) -> Figure:
     ax.legend(
         handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8.5
     )
-    fig.tight_layout()
+    # fixed margins: tight_layout would draw the figure once more just to measure it
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.3)
     return fig
