@@ -129,8 +129,11 @@ def test_dropout_rule_identifies_simulated_dropout_only(real_fit):
     rng = np.random.default_rng(7)
     dropping = simulate_base(2_000, rng, bgnbd=(0.8, 70.0, 1.0, 5.0))
     staying = simulate_base(2_000, rng, bgnbd=(0.8, 70.0, 0.0, 1.0))  # nobody drops out
-    found = clv.identify_dropout(dropping, clv.fit_clv(dropping))
+    fitted = clv.fit_clv(dropping)
+    found = clv.identify_dropout(dropping, fitted)
     assert found["identified"] and found["p_value"] < 0.01
+    shown = clv.predict_clv(dropping, fitted, dropout_identified=True)["p_alive"]
+    assert shown.notna().all() and shown.between(0, 1).all() and shown.min() < 0.5
     assert not clv.identify_dropout(staying, clv.fit_clv(staying))["identified"]
     # the real data's 12 months cannot tell: the fit sits on the ridge, P(alive) is ~1 for all
     summary, fit, _ = real_fit
