@@ -301,6 +301,10 @@ covers only in part (such as the last) reads low."""
     show_block(intro, heatmap)
 
 
+def _p_value(p: float) -> str:
+    return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
+
+
 def _num(value: float, spec: str) -> str:
     return "n/a" if pd.isna(value) else format(value, spec)
 
@@ -328,7 +332,7 @@ def _beat_sentence(scores: pd.DataFrame, comparison: dict) -> str:
             f"its top tenth made {_num(model.top_decile_capture, '.0%')} of the holdout's net "
             f"spend against {_num(base.top_decile_capture, '.0%')}"
         )
-    return "On the holdout, " + "; ".join(parts) + "."
+    return "On the holdout, the model" + "; ".join(parts)[len("it") :] + "."
 
 
 def _season_sentence(scores: pd.DataFrame) -> str:
@@ -377,7 +381,7 @@ def show_customer_value(data: ReportData, output_dir: str | None = None) -> None
     dropout = x["clv_dropout"]
     alive = (
         "Dropout is identified in this fit (likelihood-ratio test against no dropout, "
-        f"p = {dropout['p_value']:.4f}): each customer's probability of still being a "
+        f"{_p_value(dropout['p_value'])}): each customer's probability of still being a "
         f"customer is in {csv_link('tables/clv.csv')} (`p_alive`)."
         if dropout["identified"]
         else "The model's probability that a customer is still a customer (P(alive)) is "

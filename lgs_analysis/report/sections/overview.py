@@ -655,8 +655,10 @@ def show_definitions(data: ReportData) -> None:
         pr, ll = fit.params, fit.log_likelihood
         draws = len(data.extras["clv_draws"].bgnbd)
         found = data.extras["clv_dropout"]
+        p_value = found["p_value"]
+        shown_p = "p < 0.0001" if p_value < 1e-4 else f"p = {p_value:.4f}"
         dropout = (
-            f"here it is (p = {found['p_value']:.4f})"
+            f"here it is ({shown_p})"
             if found["identified"]
             else f"here it is not (p = {found['p_value']:.2f}), so P(alive) is not shown"
         )
