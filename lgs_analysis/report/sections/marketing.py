@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from ...analyses.narrative import narrative_markdown
+from ...escape import html_text
 from ...escape import markdown_text as md
 from ...formatting import format_date
 from .. import charts
@@ -262,6 +263,7 @@ lapsed (none in the current one). In {csv_link("tables/segment_migration.csv")},
                 "recency": "recency (days)",
             },
             numeric=["previous_monetary", "current_monetary", "predicted_clv_12m", "recency"],
+            note=html_text((x.get("metrics") or {}).get("clv_caveat") or ""),
         ),
     )
 
