@@ -8,6 +8,8 @@
 - twelve monthly reports in one `make reports` batch against one monthly report:
   target <= 6x on 2 cores;
 - the 2011 report on 10 million generated lines against 0.5 million: target <= 3x;
+- Spark local[2] against DuckDB on the real data, each query of the 2011 report and their
+  total (`collect_report_data`), then the whole report: target <= 3x (issue 21);
 - with the peak memory of each run: the largest process, and the whole process tree
   (report, kernel, batch workers) summed, sampled every 50 ms with psutil.
 """
@@ -154,6 +156,53 @@ def _load(url: str, loader: Callable[[object], object]) -> float:
     return time.perf_counter() - started
 
 
+def _spark_against_duckdb(say: Callable[[str], None], duck_url: str, duck: Run, tmp: Path) -> None:
+    """Spark's fixed cost per query (issue 21 section 3): target 2011 within 3x DuckDB."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        say("Spark: skipped, pyspark not installed (make venv SPARK=1)")
+        return
+    from lgs_analysis.ingest.loaders import load_file
+
+    from .query_times import query_times
+
+    spark_url = "spark://local[2]"
+    os.environ["LGS_SPARK_WAREHOUSE"] = str(tmp / "spark-warehouse")
+    try:
+        seconds = _load(spark_url, lambda e: load_file(REAL_CSV, e, progress=False))
+        say(f"load real CSV into Spark local[2] (JVM start included): {seconds:.1f} s")
+        totals, per_query = {}, {}
+        for name, url in (("DuckDB", duck_url), ("Spark", spark_url)):
+            totals[name], per_query[name] = query_times(url, "2011")
+        for query in sorted(per_query["Spark"], key=per_query["Spark"].get, reverse=True):
+            say(
+                f"query {query}: Spark {per_query['Spark'][query]:.2f} s, "
+                f"DuckDB {per_query['DuckDB'].get(query, 0.0):.2f} s"
+            )
+        say(
+            f"collect_report_data 2011 (every query of the report): Spark "
+            f"{totals['Spark']:.2f} s, DuckDB {totals['DuckDB']:.2f} s"
+        )
+        say(
+            _ratio(
+                "2011 report data Spark local[2] / DuckDB", totals["Spark"] / totals["DuckDB"], 3
+            )
+        )
+        spark_env = {
+            **_env(spark_url, tmp / "r_spark"),
+            "LGS_SPARK_WAREHOUSE": str(tmp / "spark-warehouse"),
+        }
+        whole = _report(spark_env, "2011", force=False)
+        say(
+            f"report 2011 Spark local[2], whole `lgs report` (JVM start included): "
+            f"{whole.wall:.2f} s ({_phases(tmp / 'r_spark', '2011')}); {whole.memory()}"
+        )
+        say(_ratio("2011 whole report Spark local[2] / DuckDB", whole.wall / duck.wall, 3))
+    finally:
+        os.environ.pop("LGS_SPARK_WAREHOUSE", None)
+
+
 def run() -> list[str]:
     """Every ratio of issue 12 item 6, printed as it is measured."""
     if not REAL_CSV.exists():
@@ -241,6 +290,9 @@ def run() -> list[str]:
                 say(_ratio("2011 report PostgreSQL / DuckDB", pg.wall / duck.wall, 1.3))
             finally:
                 drop_pg_database(pg_url)
+
+        # 5. Spark local[2] against DuckDB on the real data: each query, and the report
+        _spark_against_duckdb(say, duck_url, duck, tmp_path)
 
         # 4. the 2011 report at 10 million generated lines against 0.5 million
         walls = {}
