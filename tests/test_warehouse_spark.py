@@ -161,6 +161,32 @@ def test_spark_sql_writes_are_refused_with_a_message(spark_url):
         conn.execute(text("delete from retail"))
 
 
+def test_spark_reads_register_a_snapshot_once_and_cache_its_invoice_parts(spark_url, tmp_path):
+    """A query's fixed cost: the same snapshot is not registered again, its invoice parts
+    are cached, and a new snapshot (a load) replaces them, its rows seen at once."""
+    from lgs_analysis.ingest.loaders import load_file
+    from lgs_analysis.warehouse import get_engine
+
+    engine = get_engine(spark_url)
+    load_file(SAMPLE_CSV, engine, progress=False)
+    before = _counts(engine)
+    parts = engine._cached
+    plan = engine.spark.table("retail_invoices")._jdf.queryExecution().executedPlan().toString()
+    assert parts is not None and "FileScan" not in plan  # the parts kept, not the lines read
+    _counts(engine)
+    assert engine._cached is parts  # read twice, registered once
+
+    extra = tmp_path / "extra.csv"
+    pd.read_csv(SAMPLE_CSV, dtype=str).iloc[:4].assign(InvoiceNo="999999").to_csv(
+        extra, index=False
+    )
+    load_file(extra, engine, progress=False)
+    assert _counts(engine) == (before[0] + 4, before[1] + 1)
+    assert engine._cached is not None and engine._cached is not parts
+    engine.dispose()
+    assert engine._cached is None
+
+
 # --- the real data: the same tables on every engine ----------------------------------------
 
 

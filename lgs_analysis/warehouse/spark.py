@@ -286,7 +286,6 @@ class SparkEngine:
         spark = self.spark
         if key == self._registered:
             return
-        self._registered = None  # until the new one is complete
         for table, schema in self.schemas.items():
             dirs = manifest["tables"].get(table, [])
             ddl = _spark_ddl(schema)
@@ -296,15 +295,23 @@ class SparkEngine:
             else:
                 frame = spark.createDataFrame([], ddl)
             frame.createOrReplaceTempView(table)
+        self._release()
         for sql in self._view_sql:
             spark.sql(sql)
             name = _view_name(sql)
-            spark.table(name).createOrReplaceTempView(name)  # the analysed plan
-        if self._cached is not None:
-            self._cached.unpersist()
-        self._cached = spark.table(_CACHED_VIEW).cache()
-        self._cached.createOrReplaceTempView(_CACHED_VIEW)
+            frame = spark.table(name)  # the analysed plan
+            if name == _CACHED_VIEW:
+                # computed by the first query that reads it, then kept; a checkpoint, not
+                # cache(): a cached plan is not matched inside a query's CTEs
+                frame = self._cached = frame.localCheckpoint(eager=False)
+            frame.createOrReplaceTempView(name)
         self._registered = key
+
+    def _release(self) -> None:
+        """Drop the cached invoice parts of the snapshot registered last."""
+        if self._cached is not None:
+            self._cached._jdf.queryExecution().analyzed().rdd().unpersist(False)
+        self._cached = self._registered = None
 
     @contextmanager
     def connect(self) -> Iterator[SparkConnection]:
@@ -331,9 +338,7 @@ class SparkEngine:
 
     def dispose(self) -> None:
         """Release the cached invoice parts (the Spark session lives as long as the process)."""
-        if self._cached is not None:
-            self._cached.unpersist()
-        self._cached = self._registered = None
+        self._release()
 
     @contextmanager
     def _write_lock(self) -> Iterator[None]:
