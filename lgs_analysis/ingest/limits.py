@@ -23,26 +23,21 @@ _BLOCK = 1 << 20
 _DEFAULT_MAX_LINE = 1 << 20  # 1 MB: a retail line is about 100 bytes
 _DEFAULT_XLSX_RATIO = 50
 _DEFAULT_XLSX_BYTES = 2 << 30  # 2 GiB of XML
+# the most each may be set to: a line is held whole in memory, XLSX XML is streamed
+_MOST_LINE = 256 << 20
+_MOST_XLSX_RATIO = 1_000
+_MOST_XLSX_BYTES = 64 << 30
 
 
-def _setting(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        from ..exceptions import ConfigError
+def _setting(name: str, default: int, most: int) -> int:
+    from ..config import bounded_number
 
-        raise ConfigError(f"{name}={raw!r} must be a whole number of bytes above 0")
-    return value
+    return int(bounded_number(name, os.environ.get(name), default, (1, most)))
 
 
 def max_line_bytes() -> int:
     """The longest physical line a text source may have (``LGS_MAX_LINE_BYTES``, 1 MB)."""
-    return _setting("LGS_MAX_LINE_BYTES", _DEFAULT_MAX_LINE)
+    return _setting("LGS_MAX_LINE_BYTES", _DEFAULT_MAX_LINE, _MOST_LINE)
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -117,9 +112,10 @@ def check_xlsx_expansion(path: Path) -> None:
         Past ``LGS_MAX_XLSX_RATIO`` (50) times the file's size or ``LGS_MAX_XLSX_BYTES``
         (2 GiB), whichever is smaller, or if the file is not a readable zip.
     """
-    ratio = _setting("LGS_MAX_XLSX_RATIO", _DEFAULT_XLSX_RATIO)
+    ratio = _setting("LGS_MAX_XLSX_RATIO", _DEFAULT_XLSX_RATIO, _MOST_XLSX_RATIO)
     cap = min(
-        ratio * max(path.stat().st_size, 1), _setting("LGS_MAX_XLSX_BYTES", _DEFAULT_XLSX_BYTES)
+        ratio * max(path.stat().st_size, 1),
+        _setting("LGS_MAX_XLSX_BYTES", _DEFAULT_XLSX_BYTES, _MOST_XLSX_BYTES),
     )
     total = 0
     try:
