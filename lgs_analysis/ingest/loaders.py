@@ -35,10 +35,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy.engine import Engine
 
+from ..escape import terminal_text
 from ..exceptions import DataValidationError
 from ..log import logger
 from ..progress import Progress
-from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine
+from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine, run_query
 from .batches import LoadResult, load_batch
 from .limits import check_xlsx_expansion, scan_text
 from .validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA, canonical_columns, validate_rows
@@ -139,13 +140,40 @@ def _load(engine: Engine, source: _Source, fingerprint: str, progress: bool) -> 
                 shown.update(good.num_rows + len(rejected))
                 yield good, rejected
 
-        return load_batch(
+        result = load_batch(
             engine,
             source_kind="file",
             source_name=str(source.path.resolve()),
             fingerprint=fingerprint,
             chunks=chunks(),
         )
+    if not result.skipped and result.count_loaded == 0:
+        raise _nothing_loaded(engine, source.path, result)
+    return result
+
+
+def _nothing_loaded(engine: Engine, path: Path, result: LoadResult) -> DataValidationError:
+    """The error of a real file that loaded no line: it names the commonest reasons.
+
+    Its quarantined rows stay (batch recorded), and the warehouse, which now has a real
+    batch, is never given demo data (:func:`lgs_analysis.ingest.demo.ensure_data`).
+    """
+    name = terminal_text(str(path))
+    if result.count_read == 0:
+        return DataValidationError(
+            f"{name}: no data row after the header: nothing was loaded. A real file that "
+            "loads nothing is an error, and the warehouse will not fall back to demo data"
+        )
+    reasons = run_query(engine, "ingest/quarantine_reasons", batch_id=result.batch_id)
+    said = "; ".join(
+        f"{int(r.count_rows):,} x {r.reason} (first at line {int(r.first_line_no):,})"
+        for r in reasons.head(3).itertuples()
+    )
+    return DataValidationError(
+        f"{name}: every one of its {result.count_read:,} rows was quarantined (batch "
+        f"{result.batch_id}): {terminal_text(said)}. Nothing was loaded, and the warehouse "
+        "will not fall back to demo data; fix the file and load it again"
+    )
 
 
 def _hash_file(path: Path) -> str:
