@@ -42,7 +42,15 @@ from ..progress import Progress
 from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine, run_query
 from .batches import LoadResult, load_batch
 from .limits import check_xlsx_expansion, scan_text
-from .validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA, canonical_columns, validate_rows
+from .validate import (
+    MONTH_FIRST,
+    QUARANTINE_COLUMNS,
+    RETAIL_SCHEMA,
+    DateOrder,
+    DecimalMark,
+    canonical_columns,
+    validate_rows,
+)
 
 __all__ = ["SUPPORTED_FORMATS", "detect_format", "load_file"]
 
@@ -314,6 +322,8 @@ def _read_delimited(
     encoding: str = "utf8",
     skip_rows: int = 0,
     decode: Callable[[pa.Array], pa.Array] | None = None,
+    date_order: str = MONTH_FIRST,
+    decimal_comma: bool = False,
 ) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
     """Stream delimited text as validated (good, rejected) chunks."""
     generated = [f"c{i}" for i in range(len(names))]
@@ -358,7 +368,9 @@ def _read_delimited(
             batch = pa.RecordBatch.from_arrays(
                 [decode(c) for c in batch.columns], names=batch.schema.names
             )
-        good, rejected = validate_rows(batch.to_pandas(), lines)
+        good, rejected = validate_rows(
+            batch.to_pandas(), lines, date_order=date_order, decimal_comma=decimal_comma
+        )
         if placed:
             rejected = _merge_rejected(rejected, _unparseable(placed, placed_lines))
         yield good, rejected
@@ -401,6 +413,41 @@ class _CsvSource(_Source):
         if positions is None:
             raise _missing_columns_error(path, "", self.names)
         self.positions = positions
+        self.date_order, self.decimal_comma = self._scan_dialect()
+
+    def _scan_dialect(self) -> tuple[str, bool]:
+        """The file's date order and whether its prices use a decimal comma, decided from
+        the whole file in one streamed pass over those two columns."""
+        order, comma = DateOrder(), DecimalMark()
+        columns = [f"c{self.positions['invoice_date']}", f"c{self.positions['unit_price']}"]
+        encoding = "utf8" if self.encoding == "utf-8" else self.encoding
+        try:
+            with _open_binary(self.path) as fh:
+                reader = pacsv.open_csv(
+                    fh,
+                    read_options=pacsv.ReadOptions(
+                        block_size=_BLOCK_BYTES,
+                        column_names=[f"c{i}" for i in range(len(self.names))],
+                        skip_rows=1,
+                        encoding=encoding,
+                    ),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=self.delimiter,
+                        newlines_in_values=True,
+                        invalid_row_handler=lambda _row: "skip",
+                    ),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types=dict.fromkeys(columns, pa.string()),
+                        include_columns=columns,
+                    ),
+                )
+                for batch in reader:
+                    order.see(batch.column(0).to_pandas())
+                    comma.see(batch.column(1).to_pandas())
+        except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
+            raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
+        where = terminal_text(str(self.path))
+        return order.decide(where), comma.decide(where, self.delimiter)
 
     def chunks(self) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
         with _open_binary(self.path) as fh:
@@ -414,6 +461,8 @@ class _CsvSource(_Source):
                     null_values=[""],
                     encoding="utf8" if self.encoding == "utf-8" else self.encoding,
                     skip_rows=1,
+                    date_order=self.date_order,
+                    decimal_comma=self.decimal_comma,
                 )
             except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
                 raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
