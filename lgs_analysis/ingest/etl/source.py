@@ -130,6 +130,23 @@ class OltpSource:
             )
         return not types["invoice_date"].startswith(_TYPED_DATES)
 
+    def day_totals(self) -> pd.DataFrame | None:
+        """Lines and amount per day of the whole source, in one aggregated query
+        (``day_at, count_lines, count_unpriced, amount``); None where invoice_date is
+        text, whose days cannot be read safely in SQL."""
+        if self.dates_are_text:
+            return None
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(_pg_sql("ingest/etl/source_days"))
+                rows = cur.fetchall()
+        except psycopg2.Error as exc:
+            raise SourceError(
+                f"cannot read the daily totals of the ETL source, {self.described}: "
+                f"{self._reason(exc)}"
+            ) from exc
+        return pd.DataFrame(rows, columns=["day_at", "count_lines", "count_unpriced", "amount"])
+
     def copy_sql(self, low: datetime) -> str:
         """The ``COPY (window query) TO STDOUT`` statement for the window ``>= low``."""
         name = (
