@@ -16,6 +16,7 @@ names the sheet.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -41,7 +42,7 @@ from ..log import logger
 from ..progress import Progress
 from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine, run_query
 from .batches import LoadResult, load_batch
-from .limits import check_xlsx_expansion, scan_text
+from .limits import UTF8_WITH_ERRORS, check_xlsx_expansion, scan_text
 from .validate import (
     MONTH_FIRST,
     QUARANTINE_COLUMNS,
@@ -324,6 +325,7 @@ def _read_delimited(
     decode: Callable[[pa.Array], pa.Array] | None = None,
     date_order: str = MONTH_FIRST,
     decimal_comma: bool = False,
+    replaced: bool = False,
 ) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
     """Stream delimited text as validated (good, rejected) chunks."""
     generated = [f"c{i}" for i in range(len(names))]
@@ -369,7 +371,11 @@ def _read_delimited(
                 [decode(c) for c in batch.columns], names=batch.schema.names
             )
         good, rejected = validate_rows(
-            batch.to_pandas(), lines, date_order=date_order, decimal_comma=decimal_comma
+            batch.to_pandas(),
+            lines,
+            date_order=date_order,
+            decimal_comma=decimal_comma,
+            replaced=replaced,
         )
         if placed:
             rejected = _merge_rejected(rejected, _unparseable(placed, placed_lines))
@@ -398,7 +404,14 @@ class _CsvSource(_Source):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.encoding = encoding = scan_text(path)  # one encoding for the whole file
-        if encoding != "utf-8":
+        self.replaced = encoding == UTF8_WITH_ERRORS
+        if self.replaced:
+            self.encoding = encoding = "utf-8"
+            logger.warning(
+                "%s is UTF-8 but for some lines: those are quarantined (not valid UTF-8)",
+                terminal_text(path.name),
+            )
+        elif encoding != "utf-8":
             logger.info("%s is not UTF-8; reading it as %s", path.name, encoding)
         with _open_binary(path) as fh:
             try:
@@ -422,7 +435,7 @@ class _CsvSource(_Source):
         columns = [f"c{self.positions['invoice_date']}", f"c{self.positions['unit_price']}"]
         encoding = "utf8" if self.encoding == "utf-8" else self.encoding
         try:
-            with _open_binary(self.path) as fh:
+            with self._open() as fh:
                 reader = pacsv.open_csv(
                     fh,
                     read_options=pacsv.ReadOptions(
@@ -449,8 +462,15 @@ class _CsvSource(_Source):
         where = terminal_text(str(self.path))
         return order.decide(where), comma.decide(where, self.delimiter)
 
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[IO[bytes]]:
+        """The file's bytes; in a UTF-8 file with damaged lines, their invalid sequences
+        become U+FFFD, so those rows parse and are quarantined."""
+        with _open_binary(self.path) as raw:
+            yield io.BufferedReader(_Utf8Replacing(raw)) if self.replaced else raw
+
     def chunks(self) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
-        with _open_binary(self.path) as fh:
+        with self._open() as fh:
             try:
                 yield from _read_delimited(
                     fh,
@@ -463,12 +483,37 @@ class _CsvSource(_Source):
                     skip_rows=1,
                     date_order=self.date_order,
                     decimal_comma=self.decimal_comma,
+                    replaced=self.replaced,
                 )
             except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
                 raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
 
 
 # --- the OLTP SQL dump -------------------------------------------------------------------
+
+
+class _Utf8Replacing(io.RawIOBase):
+    """A UTF-8 byte stream whose invalid sequences are replaced by U+FFFD, so the lines
+    around them parse; validation quarantines the rows holding one."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.pending = b""
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending and not self.done:
+            block = self.raw.read(_BLOCK_BYTES)
+            self.done = not block
+            self.pending = self.decoder.decode(block, final=self.done).encode("utf-8")
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
 
 
 class _CopyData(io.RawIOBase):
@@ -533,6 +578,11 @@ class _SqlSource(_Source):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.encoding = scan_text(path)
+        if self.encoding == UTF8_WITH_ERRORS:  # pg_dump writes UTF-8: damage is refused
+            raise DataValidationError(
+                f"{terminal_text(str(path))}: the SQL dump is UTF-8 but for some bytes that "
+                "are not: it is damaged; nothing was loaded. Dump it again"
+            )
         found: list[str] = []
         with _open_binary(path) as fh:
             try:

@@ -256,13 +256,17 @@ def _loses_precision(price: pd.Series) -> pd.Series:
     return pd.Series(off & np.isfinite(scaled), index=price.index)
 
 
-def _has_nul(frame: pd.DataFrame) -> pd.Series:
+def _holds(frame: pd.DataFrame, columns: list[str], text: str) -> pd.Series:
     found = pd.Series(False, index=frame.index)
-    for column in _TEXT_COLUMNS:
+    for column in columns:
         values = frame[column]
         if values.dtype == object or pd.api.types.is_string_dtype(values):
-            found |= values.astype("string").str.contains("\x00", regex=False).fillna(False)
+            found |= values.astype("string").str.contains(text, regex=False).fillna(False)
     return found
+
+
+def _has_nul(frame: pd.DataFrame) -> pd.Series:
+    return _holds(frame, _TEXT_COLUMNS, "\x00")
 
 
 def validate_rows(
@@ -271,6 +275,7 @@ def validate_rows(
     bounds: tuple[datetime, datetime] | None = None,
     date_order: str = MONTH_FIRST,
     decimal_comma: bool = False,
+    replaced: bool = False,
 ) -> tuple[pa.Table, pd.DataFrame]:
     """Split source rows into loadable rows and quarantined rows.
 
@@ -286,6 +291,9 @@ def validate_rows(
         How the file writes slashed dates (:class:`DateOrder`).
     decimal_comma : bool (default: False)
         The file writes prices as ``2,55`` (:class:`DecimalMark`).
+    replaced : bool (default: False)
+        The file is UTF-8 but for some lines, whose invalid bytes were replaced by
+        U+FFFD: rows holding one are quarantined ("not valid UTF-8").
 
     Returns
     -------
@@ -321,6 +329,12 @@ def validate_rows(
     def flag(mask: pd.Series, text: str) -> None:
         reason[mask & reason.isna()] = text
 
+    if replaced:
+        flag(
+            _holds(frame, RETAIL_COLUMNS, "\ufffd"),
+            "not valid UTF-8: the line holds bytes that are not UTF-8 (shown as U+FFFD) in a "
+            "file that is UTF-8 elsewhere",
+        )
     flag(_has_nul(frame), "text contains a NUL byte")
     flag(_blank(invoice), "missing invoice_no")
     flag(_blank(stock), "missing stock_code")

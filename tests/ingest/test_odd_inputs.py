@@ -154,3 +154,40 @@ def test_prices_with_both_decimal_marks_are_refused_naming_the_dialect(tmp_path,
     source.write_text(HEADER.replace(",", ";") + body, encoding="utf-8")
     with pytest.raises(DataValidationError, match="semicolon-separated file: the dialect"):
         load_file(source, get_engine(duckdb_url), progress=False)
+
+
+@pytest.mark.parametrize(
+    ("damage", "bad_lines"),
+    [
+        ({3: b"CAF\xc9 OLD\xff"}, [3]),  # Windows-1252 bytes in one line
+        ({2: b"MUG \xe2\x82", 5: b"\x80\x80 TIN"}, [2, 5]),  # a cut-off and stray bytes
+    ],
+    ids=["one-line", "two-lines"],
+)
+def test_a_utf8_file_with_damaged_lines_stays_utf8(tmp_path, duckdb_url, damage, bad_lines):
+    """Before: one invalid sequence made the whole file Windows-1252 ('CAFÉ' -> 'CAFÃ‰')."""
+    source = tmp_path / "retail.csv"
+    rows = []
+    for i in range(1, 7):  # data lines 2..7
+        text_ = damage.get(i + 1, "CAFÉ SET £5 ☕".encode())
+        rows.append(b"%d,85123A,%s,6,2011-11-05 10:00,2.55,17850,UK\n" % (i, text_))
+    source.write_bytes(HEADER.encode() + b"".join(rows))
+    result = load_file(source, get_engine(duckdb_url), progress=False)
+    assert (result.count_loaded, result.count_quarantined) == (6 - len(bad_lines), len(bad_lines))
+    engine = get_engine(duckdb_url)
+    with engine.connect() as conn:
+        names = {r[0] for r in conn.execute(text("select description from retail"))}
+        held = conn.execute(text("select line_no, reason from quarantine order by 1")).all()
+    assert names == {"CAFÉ SET £5 ☕"}
+    assert [r[0] for r in held] == bad_lines
+    assert all(r[1].startswith("not valid UTF-8") for r in held)
+
+
+def test_a_windows_1252_file_is_still_read_as_windows_1252(tmp_path, duckdb_url):
+    source = tmp_path / "retail.csv"
+    source.write_bytes(
+        HEADER.encode() + _line("1", "2011-11-05 10:00").replace("WHITE", "CAFÉ").encode("cp1252")
+    )
+    load_file(source, get_engine(duckdb_url), progress=False)
+    with get_engine(duckdb_url).connect() as conn:
+        assert conn.execute(text("select description from retail")).scalar() == "CAFÉ HEART"
