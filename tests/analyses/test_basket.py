@@ -322,9 +322,8 @@ def test_mine_basket_rules_past_its_memory_names_the_smallest_min_support(
     [
         (date(2011, 1, 1), date(2012, 1, 1), 256 * 1024**2),  # 4 blocks of 4,000 baskets
         (date(2011, 11, 1), date(2011, 12, 1), 40 * 1024**2),  # 21 blocks of 140
-        (date(2011, 11, 1), date(2011, 12, 1), None),  # one block
     ],
-    ids=["2011-4-blocks", "2011-11-21-blocks", "2011-11-whole"],
+    ids=["2011-4-blocks", "2011-11-21-blocks"],
 )
 def test_mine_warehouse_rules_streams_the_rules_of_the_whole_frame(
     real_duckdb_url, start, end, limit
