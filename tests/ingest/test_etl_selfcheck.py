@@ -182,3 +182,42 @@ def test_far_beyond_marks_a_few_lines_after_a_year_long_gap(days, expected):
     frame = pd.DataFrame({"day_at": list(days), "count_lines": list(days.values())})
     found = far_beyond(frame)
     assert (found.date().isoformat() if found else None) == expected
+
+
+def _text_source(url: str, dates: list[str]) -> None:
+    columns = ", ".join(
+        f"{c} text"
+        for c in "invoice_no stock_code description quantity invoice_date unit_price "
+        "customer_id country".split()
+    )
+    _execute(url, f"create table retail ({columns})")
+    _execute(
+        url,
+        "insert into retail values (:inv, '85123A', 'HEART', '6', :at, '2.55', '17850', 'UK')",
+        [{"inv": str(i), "at": at} for i, at in enumerate(dates)],
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["05/11/2011 10:00", "13/11/2011 10:00"], ["2011-11-05", "2011-11-13"]),
+        (["05/11/2011 10:00", "11/13/2011 10:00"], ["2011-05-11", "2011-11-13"]),
+        (["13/11/2011 10:00", "11/13/2011 10:00"], "written both day-first"),
+    ],
+    ids=["day-first", "month-first", "mixed"],
+)
+def test_text_dates_of_a_source_are_read_in_its_one_order(source_url, duckdb_url, dates, expected):
+    """The source's slashed text dates are read in the order its unambiguous ones show;
+    a source writing both is refused (exit 5), never read as a mix."""
+    from lgs_analysis.exceptions import DataValidationError
+
+    _text_source(source_url, dates)
+    if isinstance(expected, str):
+        with pytest.raises(DataValidationError, match=expected) as caught:
+            run_etl(source_url, duckdb_url, progress=False)
+        assert caught.value.exit_code == 5
+        return
+    run_etl(source_url, duckdb_url, progress=False)
+    assert [d.isoformat() for d in _warehouse(duckdb_url)["day_at"]] == expected

@@ -93,7 +93,7 @@ from ...warehouse import (
 )
 from ..batches import drop_demo, quarantine_table
 from ..lock import hold_advisory_lock, hold_etl_lock
-from ..validate import QUARANTINE_COLUMNS, parse_dates, validate_rows
+from ..validate import MONTH_FIRST, QUARANTINE_COLUMNS, parse_dates, validate_rows
 from .runs import EtlResult, record_failure, save_run, show_time
 from .selfcheck import FAR_REASON, FAR_SHARE, GAP_DAYS, differing_days, far_beyond
 from .source import OltpSource, parse_block
@@ -240,18 +240,20 @@ def _stream(
     far: datetime | None = None,
 ) -> None:
     """Copy the window from the source into ``tables`` (retail-like, quarantine-like);
-    lines dated from ``far`` on are quarantined (:func:`.selfcheck.far_beyond`)."""
+    lines dated from ``far`` on are quarantined (:func:`.selfcheck.far_beyond`), and
+    slashed text dates are read in the source's one order (:meth:`OltpSource.date_order`)."""
     delay = float(os.environ.get(_DELAY_ENV) or 0)
+    order = source.date_order()
     bound = low if low is not None else _EVERYTHING
     with _Inserter(conn, commit_each) as inserter, closing(source.blocks(bound)) as blocks:
         for block in blocks:
             frame = parse_block(block)
             if source.dates_are_text and low is not None:  # the read was a superset
-                dates = parse_dates(frame["invoice_date"])
+                dates = parse_dates(frame["invoice_date"], order)
                 frame = frame[(dates.isna() | (dates >= low)).to_numpy()]
             lines = np.arange(tally.count_read + 1, tally.count_read + 1 + len(frame))
-            frame, lines, beyond = _split_far(frame, lines, far)
-            good, rejected = validate_rows(frame, lines)
+            frame, lines, beyond = _split_far(frame, lines, far, order)
+            good, rejected = validate_rows(frame, lines, date_order=order)
             if len(beyond):
                 rejected = pd.concat([rejected, beyond], ignore_index=True)
             tally.add(good, rejected)
@@ -267,14 +269,14 @@ def _stream(
 
 
 def _split_far(
-    frame: pd.DataFrame, lines: np.ndarray, far: datetime | None
+    frame: pd.DataFrame, lines: np.ndarray, far: datetime | None, order: str = MONTH_FIRST
 ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     """``frame`` and its ``lines`` without the rows dated from ``far`` on, and those rows
     as quarantined rows (the reason states the rule)."""
     empty = pd.DataFrame(columns=QUARANTINE_COLUMNS)
     if far is None or frame.empty:
         return frame, lines, empty
-    beyond = (parse_dates(frame["invoice_date"]) >= far).to_numpy()
+    beyond = (parse_dates(frame["invoice_date"], order) >= far).to_numpy()
     if not beyond.any():
         return frame, lines, empty
     reason = (
