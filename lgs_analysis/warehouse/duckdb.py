@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.pool import NullPool
 
-from ..exceptions import ConfigError, LockedError
+from ..config import bounded_number
+from ..exceptions import LockedError
 from .urls import describe_target
 
 __all__ = ["LOCK_TIMEOUT_ENV", "lock_timeout", "make_engine", "insert_arrow", "fetch_frame"]
@@ -43,11 +44,9 @@ def make_engine(url: str, read_only: bool) -> Engine:
 
 def lock_timeout() -> float:
     """Seconds to wait for a warehouse held by another process (``LGS_LOCK_TIMEOUT``, 60)."""
-    raw = os.environ.get(LOCK_TIMEOUT_ENV) or "60"
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        raise ConfigError(f"{LOCK_TIMEOUT_ENV}={raw!r} must be a number of seconds") from None
+    return bounded_number(
+        LOCK_TIMEOUT_ENV, os.environ.get(LOCK_TIMEOUT_ENV), 60.0, (0.0, 86_400.0), whole=False
+    )
 
 
 def _lock_holder(message: str) -> str | None:
