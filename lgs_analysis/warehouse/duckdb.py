@@ -125,20 +125,22 @@ def _wait_for_file_lock(url: str) -> Any:
 
 def insert_arrow(conn: Connection, table: str, data: pa.Table) -> int:
     """Append an Arrow table to ``table``: DuckDB scans it directly, in ``conn``'s
-    transaction."""
+    transaction.
+
+    DuckDB finds the table by the local variable's name (a replacement scan). A view
+    registered for it instead stays in the transaction's catalog until the commit, and
+    with it every chunk's Arrow buffers: a load's memory then grew with the file.
+    """
     columns = ", ".join(data.column_names)
     raw = conn.connection.driver_connection
-    view = f"_lgs_bulk_{id(data)}"
-    raw.register(view, data)
+    _lgs_arrow_rows = data  # noqa: F841 - read by DuckDB's replacement scan below
     try:
-        raw.execute(f"insert into {table} ({columns}) select {columns} from {view}")
+        raw.execute(f"insert into {table} ({columns}) select {columns} from _lgs_arrow_rows")
     except Exception as exc:
         if _is_out_of_memory(exc):
             limit = get_settings().memory_limit
             raise MemoryLimitError(memory_message(limit, f"loading into {table}")) from None
         raise
-    finally:
-        raw.unregister(view)
     return data.num_rows
 
 
