@@ -129,8 +129,12 @@ def test_package_versions_and_their_changes():
     changed = describe_version_changes({**versions, "pandas": "2.2.3"}, versions)
     assert changed == f"pandas 2.2.3 -> {versions['pandas']}"
     assert describe_version_changes(None, versions) == "package versions first recorded"
-    assert "statsmodels 0.14.4 added" in describe_version_changes(
-        versions, {**versions, "statsmodels": "0.14.4"}
+    without = {name: version for name, version in versions.items() if name != "statsmodels"}
+    assert describe_version_changes(without, {**without, "statsmodels": "0.14.4"}) == (
+        "statsmodels 0.14.4 added"
+    )
+    assert describe_version_changes({**without, "statsmodels": "0.14.4"}, without) == (
+        "statsmodels 0.14.4 removed"
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..escape import file_name_collisions, visible_text
+from ..escape import file_name_collisions, segment_file_stem, visible_text
 from ..exceptions import ParameterError
 
 __all__ = [
@@ -200,6 +200,10 @@ def _check_value(name: str, value: Any, origin: str) -> None:
         _check_segment_files(where, value)
 
 
+# tables/campaign_<stem>.csv names the report writes itself (the campaign readout)
+RESERVED_SEGMENT_STEMS = frozenset({"readout", "readout_pooled"})
+
+
 def _check_segment_files(where: str, segment_map: dict[str, str]) -> None:
     """Refuse two segment names that would write one file (``Can't Lose``, ``Can t Lose``)."""
     from ..analyses.rfm import DEFAULT_SEGMENT_MAP
@@ -211,6 +215,13 @@ def _check_segment_files(where: str, segment_map: dict[str, str]) -> None:
             f"campaign_{stem}.csv (letters and digits are kept, the rest becomes _); "
             "rename one of them"
         )
+    for name in names:
+        if segment_file_stem(name) in RESERVED_SEGMENT_STEMS:
+            stem = segment_file_stem(name)
+            raise ParameterError(
+                f"{where}: segment {name!r} would write campaign_{stem}.csv, the name of the "
+                "campaign readout's own table; rename the segment"
+            )
 
 
 def read_plain_yaml(path: Path) -> dict[str, Any]:

@@ -291,6 +291,10 @@ def test_non_latin_segments_keep_one_readable_campaign_file_each(hostile_report)
     for segment, name in expected.items():
         members = customers[customers["segment"] == segment]
         listed = pd.read_csv(version / "tables" / name, dtype=str)
+        held = pd.read_csv(version / "tables" / name.replace("campaign_", "holdout_"), dtype=str)
         assert len(members) > 0
-        assert sorted(listed["customer_id"]) == sorted(members["customer_id"]), name
+        targets = members[members["group"] == "target"]["customer_id"]
+        assert sorted(listed["customer_id"]) == sorted(targets), name
+        holdout = members[members["group"] == "holdout"]["customer_id"]
+        assert sorted(held["customer_id"]) == sorted(holdout), name
     assert not (version / "tables" / "campaign_segment.csv").exists()

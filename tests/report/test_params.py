@@ -158,6 +158,14 @@ def test_segment_names_sharing_a_file_name_are_refused_naming_both(segment_map, 
     assert caught.value.exit_code == 2
 
 
+@pytest.mark.parametrize("name", ["Readout", "readout pooled", "READOUT-POOLED"])
+def test_a_segment_named_like_the_readout_table_is_refused(name):
+    """campaign_readout.csv is the readout's own table: a segment list must not replace it."""
+    with pytest.raises(ParameterError, match=r"campaign_readout(_pooled)?\.csv.*readout") as caught:
+        load_params("2011", {"segment_map": {"55": name}}, PROJECT_PARAMS)
+    assert caught.value.exit_code == 2
+
+
 @pytest.mark.parametrize(
     "segment_map",
     [
