@@ -1,4 +1,4 @@
-"""File loading: CSV, CSV.GZ, XLSX and the OLTP SQL dump into the warehouse.
+"""File loading: CSV, CSV.GZ, XLSX, Parquet and the OLTP SQL dump into the warehouse.
 
 A file is read in chunks of about 100,000 rows, each chunk is validated
 (:func:`lgs_analysis.ingest.validate.validate_rows`) and the good rows go to the
@@ -10,7 +10,8 @@ kept.
 
 Line numbers are physical lines of the file (the CSV header is line 1); for an
 XLSX file they are the row numbers of the sheet, and the quarantine reason
-names the sheet.
+names the sheet; for Parquet they are the row numbers of the file (from 1), and for a
+folder of Parquet files the reason names the file.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ SUPPORTED_FORMATS = {
     ".xlsx": "xlsx",
     ".sql": "sql",
     ".sql.gz": "sql",
+    ".parquet": "parquet",
 }
 _BLOCK_BYTES = 8 << 20  # ~100k rows of retail CSV per chunk
 _XLSX_CHUNK_ROWS = 100_000
@@ -83,13 +85,16 @@ _COPY_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t"
 
 
 def detect_format(path: str | Path) -> str:
-    """Return ``'csv'``, ``'xlsx'`` or ``'sql'`` from the file name (``.gz`` allowed for CSV/SQL).
+    """Return ``'csv'``, ``'xlsx'``, ``'sql'`` or ``'parquet'`` from the file name (``.gz``
+    allowed for CSV/SQL); a folder is ``'parquet'`` (a folder of Parquet files).
 
     Raises
     ------
     DataValidationError
         If the extension is not one of :data:`SUPPORTED_FORMATS`.
     """
+    if Path(path).is_dir():
+        return "parquet"
     name = Path(path).name.lower()
     for suffix in sorted(SUPPORTED_FORMATS, key=len, reverse=True):
         if name.endswith(suffix):
@@ -106,8 +111,9 @@ def load_file(path: str | Path, engine: Engine | None = None, progress: bool = T
     ----------
     path : str or Path
         A ``.csv``, ``.csv.gz``, ``.xlsx`` (every sheet with the retail columns, as
-        in Online Retail II) or ``.sql``/``.sql.gz`` (plain ``pg_dump`` of table
-        ``retail``) file, with the columns in any of the three spellings.
+        in Online Retail II), ``.parquet`` or ``.sql``/``.sql.gz`` (plain ``pg_dump``
+        of table ``retail``) file, or a folder of ``.parquet`` files (one load), with
+        the columns in any of the three spellings.
     engine : Engine, optional
         The warehouse (default: :func:`lgs_analysis.warehouse.get_engine`).
     progress : bool (default: True)
@@ -128,12 +134,11 @@ def load_file(path: str | Path, engine: Engine | None = None, progress: bool = T
         is loaded then.
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "not found"
-        raise DataValidationError(f"source file {what}: {path.resolve()}")
+    if not path.exists():
+        raise DataValidationError(f"source file not found: {path.resolve()}")
     kind = detect_format(path)
     source = _SOURCES[kind](path)  # checks the columns before anything is loaded
-    fingerprint = _hash_file(path)
+    fingerprint = _hash_folder(path) if path.is_dir() else _hash_file(path)
     engine = engine if engine is not None else get_engine()
     logger.info(
         "loading %s (%s) into %s", path, kind, describe_target(engine.url.render_as_string())
@@ -190,6 +195,14 @@ def _hash_file(path: Path) -> str:
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def _hash_folder(path: Path) -> str:
+    """One hash of a folder's Parquet files: their names and contents, in name order."""
+    digest = hashlib.sha256()
+    for file in _parquet_files(path):
+        digest.update(f"{file.name}\0{_hash_file(file)}\0".encode())
     return digest.hexdigest()
 
 
@@ -764,8 +777,88 @@ class _XlsxSource(_Source):
         return good, rejected
 
 
+# --- Parquet -------------------------------------------------------------------------------
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    """The ``.parquet`` files of a folder (not its sub-folders), in name order."""
+    files = sorted(p for p in path.glob("*.parquet") if p.is_file())
+    if not files:
+        raise DataValidationError(
+            f"{path}: a folder to load must hold .parquet files; it holds none"
+        )
+    return files
+
+
+def _parquet_column(values: pa.ChunkedArray | pa.Array, canon: str) -> pa.Array:
+    """One Parquet column as validation takes it: text columns as text, dates without a
+    time zone (UTC wall-clock time), other types as they are."""
+    kind = values.type
+    if canon in _XLSX_TEXT_COLUMNS and not pa.types.is_string(kind):
+        if pa.types.is_large_string(kind) or pa.types.is_integer(kind) or pa.types.is_null(kind):
+            return pc.cast(values, pa.string())
+        return pa.array([_cell_text(v) for v in values.to_pylist()], pa.string())
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        return pc.cast(values, pa.timestamp(kind.unit))
+    if pa.types.is_dictionary(kind):
+        return _parquet_column(values.dictionary_decode(), canon)
+    return values
+
+
+class _ParquetSource(_Source):
+    """A Parquet file, or a folder of them loaded as one batch, read in row batches."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        self.files: list[tuple[Path, list[str]]] = []
+        for file in _parquet_files(path) if path.is_dir() else [path]:
+            try:
+                names = pq.ParquetFile(file).schema_arrow.names
+            except (pa.ArrowException, OSError) as exc:
+                raise DataValidationError(f"{file}: cannot read as Parquet: {exc}") from exc
+            positions = _positions(names)
+            if positions is None:
+                raise _missing_columns_error(file, "", names)
+            self.files.append((file, [names[positions[c]] for c in RETAIL_COLUMNS]))
+
+    def chunks(self) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
+        import pyarrow.parquet as pq
+
+        for file, columns in self.files:
+            first_row = 1
+            try:
+                batches = pq.ParquetFile(file).iter_batches(
+                    batch_size=_XLSX_CHUNK_ROWS, columns=columns
+                )
+                for batch in batches:
+                    yield self._validate(file, batch, first_row)
+                    first_row += batch.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                raise DataValidationError(
+                    f"{file}: cannot read as Parquet at row {first_row}: {exc}"
+                ) from exc
+
+    def _validate(
+        self, file: Path, batch: pa.RecordBatch, first_row: int
+    ) -> tuple[pa.Table, pd.DataFrame]:
+        frame = pa.table(
+            {
+                canon: _parquet_column(batch.column(i), canon)
+                for i, canon in enumerate(RETAIL_COLUMNS)
+            }
+        ).to_pandas()
+        lines = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
+        good, rejected = validate_rows(frame, lines)
+        if len(rejected) and self.path.is_dir():
+            rejected = rejected.assign(reason=rejected["reason"] + f" (file {file.name!r})")
+        return good, rejected
+
+
 _SOURCES: dict[str, Callable[[Path], _Source]] = {
     "csv": _CsvSource,
     "sql": _SqlSource,
     "xlsx": _XlsxSource,
+    "parquet": _ParquetSource,
 }

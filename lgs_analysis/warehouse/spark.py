@@ -50,7 +50,9 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
+from ..config import get_settings
 from ..exceptions import WarehouseError
+from .memory import spark_driver_memory
 
 __all__ = [
     "SparkEngine",
@@ -163,7 +165,8 @@ def _session(url: str) -> Any:
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
             .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
-            .config("spark.driver.memory", os.environ.get("LGS_SPARK_DRIVER_MEMORY", "2g"))
+            # the JVM starts here, so its heap is set once per process (LGS_MEMORY_LIMIT)
+            .config("spark.driver.memory", spark_driver_memory(get_settings().memory_limit))
         )
     builder = (
         builder.config("spark.sql.session.timeZone", "UTC")
