@@ -49,7 +49,7 @@ help:
 	@echo "make reports PERIODS=\"2011-01..2011-12\" [JOBS=2] [FORCE=1] [PARAMS=...]"
 	@echo "                                   many periods in parallel (also \"2011-Q1 2011-Q2\","
 	@echo "                                   \"2011-*\"); up-to-date ones are skipped"
-	@echo "make load SOURCE=path/to/file      CSV, CSV.GZ, XLSX or the OLTP SQL dump"
+	@echo "make load SOURCE=path/to/file      CSV, CSV.GZ, XLSX, Parquet (or a folder of .parquet) or the OLTP SQL dump"
 	@echo "make etl [NEW_SOURCE=1]            sync from the OLTP database (LGS_SOURCE_URL)"
 	@echo "make etl-status                    the last ETL runs"
 	@echo "make drop-demo                     remove the generated demo data"

@@ -47,9 +47,10 @@ def cli(log_level: str) -> None:
 
 
 @cli.command()
-@click.argument("source", required=False, type=click.Path(dir_okay=False), envvar="LGS_SOURCE")
+@click.argument("source", required=False, type=click.Path(), envvar="LGS_SOURCE")
 def load(source: str | None) -> None:
-    """Load a CSV, CSV.GZ, XLSX or OLTP SQL dump into the warehouse."""
+    """Load a CSV, CSV.GZ, XLSX, Parquet file (or a folder of them) or OLTP SQL dump into
+    the warehouse."""
     if not source:
         raise click.UsageError(
             "SOURCE is required, e.g. make load SOURCE=../shared/data/online_retail.csv.gz "

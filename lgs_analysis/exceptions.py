@@ -97,6 +97,13 @@ class LockedError(LgsError):
     exit_code = 75  # EX_TEMPFAIL: a scheduler may retry later
 
 
+class MemoryLimitError(LgsError):
+    """A run needs more memory than ``LGS_MEMORY_LIMIT`` allows, even spilling to disk;
+    it loaded and published nothing."""
+
+    exit_code = 9  # retrying will not help: raise the limit or cut the period
+
+
 class BatchError(LgsError):
     """Some periods of a batch of reports failed; the others were built.
 
@@ -129,6 +136,7 @@ EXIT_CODES = {
         DeliveryError,
         ReportsDirError,
         LockedError,
+        MemoryLimitError,
         BatchError,
     )
 }

@@ -82,13 +82,21 @@ def _customer_value(
 
 def basket_reads(period: Period, params: dict[str, Any]) -> list[Callable[[Connection], Any]]:
     """The report's three basket reads, independent of its other work: the period's
-    products and baskets, its frequent basket items, and each customer's products over
-    the RFM window. Start them early with :class:`~lgs_analysis.warehouse.SideReads`."""
+    products and baskets, its rules (mined over baskets streamed in bounded blocks), and
+    each customer's products over the RFM window. Start them early with
+    :class:`~lgs_analysis.warehouse.SideReads`."""
     rfm_start = period.lookback_start(int(params["rfm_lookback_months"]))
     return [
         lambda c: basket.fetch_products(c, period.start, period.end),
-        lambda c: basket.fetch_basket_items(
-            c, period.start, period.end, float(params["min_support"])
+        lambda c: basket.mine_warehouse_rules(
+            c,
+            period.start,
+            period.end,
+            min_support=float(params["min_support"]),
+            min_confidence=float(params["min_confidence"]),
+            min_lift=float(params["min_lift"]),
+            max_rules=int(params["max_rules"]),
+            max_len=int(params["max_itemset_size"]),
         ),
         lambda c: basket.fetch_customer_products(c, rfm_start, period.end),
     ]
@@ -140,18 +148,9 @@ def collect_marketing(
     # products and baskets: three independent reads, started early where that helps
     reads = baskets or SideReads(conn, basket_reads(period, params))
     with reads:
-        (products, count_baskets), items, customer_products = reads.results()
+        (products, count_baskets), mined, customer_products = reads.results()
     descriptions = products.set_index("stock_code")["description"]
-    mined = basket.mine_basket_rules(
-        items,
-        count_baskets,
-        descriptions,
-        min_support=float(params["min_support"]),
-        min_confidence=float(params["min_confidence"]),
-        min_lift=float(params["min_lift"]),
-        max_rules=int(params["max_rules"]),
-        max_len=int(params["max_itemset_size"]),
-    )
+    mined = mined.described(descriptions)
     rules = mined.rules
     top_products = basket.rank_top_products(products, int(params["top_products"]))
     segment_products = basket.pick_segment_products(
@@ -159,7 +158,7 @@ def collect_marketing(
     )
     out.update(
         count_baskets=count_baskets,
-        count_frequent_items=int(items["stock_code"].nunique()),
+        count_frequent_items=mined.count_frequent_items,
         count_qualifying_rules=mined.count_rules,
         rules=rules,
         promotion_pairs=basket.select_promotion_pairs(rules, top_n=10),

@@ -1,4 +1,4 @@
-"""File loading: CSV, CSV.GZ, XLSX and the OLTP SQL dump into the warehouse.
+"""File loading: CSV, CSV.GZ, XLSX, Parquet and the OLTP SQL dump into the warehouse.
 
 A file is read in chunks of about 100,000 rows, each chunk is validated
 (:func:`lgs_analysis.ingest.validate.validate_rows`) and the good rows go to the
@@ -10,12 +10,14 @@ kept.
 
 Line numbers are physical lines of the file (the CSV header is line 1); for an
 XLSX file they are the row numbers of the sheet, and the quarantine reason
-names the sheet.
+names the sheet; for Parquet they are the row numbers of the file (from 1), and for a
+folder of Parquet files the reason names the file.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -35,13 +37,22 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy.engine import Engine
 
+from ..escape import terminal_text
 from ..exceptions import DataValidationError
 from ..log import logger
 from ..progress import Progress
-from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine
+from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine, run_query
 from .batches import LoadResult, load_batch
-from .limits import check_xlsx_expansion, scan_text
-from .validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA, canonical_columns, validate_rows
+from .limits import UTF8_WITH_ERRORS, check_xlsx_expansion, scan_text
+from .validate import (
+    MONTH_FIRST,
+    QUARANTINE_COLUMNS,
+    RETAIL_SCHEMA,
+    DateOrder,
+    DecimalMark,
+    canonical_columns,
+    validate_rows,
+)
 
 __all__ = ["SUPPORTED_FORMATS", "detect_format", "load_file"]
 
@@ -51,6 +62,7 @@ SUPPORTED_FORMATS = {
     ".xlsx": "xlsx",
     ".sql": "sql",
     ".sql.gz": "sql",
+    ".parquet": "parquet",
 }
 _BLOCK_BYTES = 8 << 20  # ~100k rows of retail CSV per chunk
 _XLSX_CHUNK_ROWS = 100_000
@@ -73,13 +85,16 @@ _COPY_ESCAPES = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t"
 
 
 def detect_format(path: str | Path) -> str:
-    """Return ``'csv'``, ``'xlsx'`` or ``'sql'`` from the file name (``.gz`` allowed for CSV/SQL).
+    """Return ``'csv'``, ``'xlsx'``, ``'sql'`` or ``'parquet'`` from the file name (``.gz``
+    allowed for CSV/SQL); a folder is ``'parquet'`` (a folder of Parquet files).
 
     Raises
     ------
     DataValidationError
         If the extension is not one of :data:`SUPPORTED_FORMATS`.
     """
+    if Path(path).is_dir():
+        return "parquet"
     name = Path(path).name.lower()
     for suffix in sorted(SUPPORTED_FORMATS, key=len, reverse=True):
         if name.endswith(suffix):
@@ -96,8 +111,9 @@ def load_file(path: str | Path, engine: Engine | None = None, progress: bool = T
     ----------
     path : str or Path
         A ``.csv``, ``.csv.gz``, ``.xlsx`` (every sheet with the retail columns, as
-        in Online Retail II) or ``.sql``/``.sql.gz`` (plain ``pg_dump`` of table
-        ``retail``) file, with the columns in any of the three spellings.
+        in Online Retail II), ``.parquet`` or ``.sql``/``.sql.gz`` (plain ``pg_dump``
+        of table ``retail``) file, or a folder of ``.parquet`` files (one load), with
+        the columns in any of the three spellings.
     engine : Engine, optional
         The warehouse (default: :func:`lgs_analysis.warehouse.get_engine`).
     progress : bool (default: True)
@@ -118,12 +134,11 @@ def load_file(path: str | Path, engine: Engine | None = None, progress: bool = T
         is loaded then.
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "not found"
-        raise DataValidationError(f"source file {what}: {path.resolve()}")
+    if not path.exists():
+        raise DataValidationError(f"source file not found: {path.resolve()}")
     kind = detect_format(path)
     source = _SOURCES[kind](path)  # checks the columns before anything is loaded
-    fingerprint = _hash_file(path)
+    fingerprint = _hash_folder(path) if path.is_dir() else _hash_file(path)
     engine = engine if engine is not None else get_engine()
     logger.info(
         "loading %s (%s) into %s", path, kind, describe_target(engine.url.render_as_string())
@@ -139,13 +154,40 @@ def _load(engine: Engine, source: _Source, fingerprint: str, progress: bool) -> 
                 shown.update(good.num_rows + len(rejected))
                 yield good, rejected
 
-        return load_batch(
+        result = load_batch(
             engine,
             source_kind="file",
             source_name=str(source.path.resolve()),
             fingerprint=fingerprint,
             chunks=chunks(),
         )
+    if not result.skipped and result.count_loaded == 0:
+        raise _nothing_loaded(engine, source.path, result)
+    return result
+
+
+def _nothing_loaded(engine: Engine, path: Path, result: LoadResult) -> DataValidationError:
+    """The error of a real file that loaded no line: it names the commonest reasons.
+
+    Its quarantined rows stay (batch recorded), and the warehouse, which now has a real
+    batch, is never given demo data (:func:`lgs_analysis.ingest.demo.ensure_data`).
+    """
+    name = terminal_text(str(path))
+    if result.count_read == 0:
+        return DataValidationError(
+            f"{name}: no data row after the header: nothing was loaded. A real file that "
+            "loads nothing is an error, and the warehouse will not fall back to demo data"
+        )
+    reasons = run_query(engine, "ingest/quarantine_reasons", batch_id=result.batch_id)
+    said = "; ".join(
+        f"{int(r.count_rows):,} x {r.reason} (first at line {int(r.first_line_no):,})"
+        for r in reasons.head(3).itertuples()
+    )
+    return DataValidationError(
+        f"{name}: every one of its {result.count_read:,} rows was quarantined (batch "
+        f"{result.batch_id}): {terminal_text(said)}. Nothing was loaded, and the warehouse "
+        "will not fall back to demo data; fix the file and load it again"
+    )
 
 
 def _hash_file(path: Path) -> str:
@@ -153,6 +195,14 @@ def _hash_file(path: Path) -> str:
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def _hash_folder(path: Path) -> str:
+    """One hash of a folder's Parquet files: their names and contents, in name order."""
+    digest = hashlib.sha256()
+    for file in _parquet_files(path):
+        digest.update(f"{file.name}\0{_hash_file(file)}\0".encode())
     return digest.hexdigest()
 
 
@@ -286,6 +336,9 @@ def _read_delimited(
     encoding: str = "utf8",
     skip_rows: int = 0,
     decode: Callable[[pa.Array], pa.Array] | None = None,
+    date_order: str = MONTH_FIRST,
+    decimal_comma: bool = False,
+    replaced: bool = False,
 ) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
     """Stream delimited text as validated (good, rejected) chunks."""
     generated = [f"c{i}" for i in range(len(names))]
@@ -330,7 +383,13 @@ def _read_delimited(
             batch = pa.RecordBatch.from_arrays(
                 [decode(c) for c in batch.columns], names=batch.schema.names
             )
-        good, rejected = validate_rows(batch.to_pandas(), lines)
+        good, rejected = validate_rows(
+            batch.to_pandas(),
+            lines,
+            date_order=date_order,
+            decimal_comma=decimal_comma,
+            replaced=replaced,
+        )
         if placed:
             rejected = _merge_rejected(rejected, _unparseable(placed, placed_lines))
         yield good, rejected
@@ -358,7 +417,14 @@ class _CsvSource(_Source):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.encoding = encoding = scan_text(path)  # one encoding for the whole file
-        if encoding != "utf-8":
+        self.replaced = encoding == UTF8_WITH_ERRORS
+        if self.replaced:
+            self.encoding = encoding = "utf-8"
+            logger.warning(
+                "%s is UTF-8 but for some lines: those are quarantined (not valid UTF-8)",
+                terminal_text(path.name),
+            )
+        elif encoding != "utf-8":
             logger.info("%s is not UTF-8; reading it as %s", path.name, encoding)
         with _open_binary(path) as fh:
             try:
@@ -373,9 +439,51 @@ class _CsvSource(_Source):
         if positions is None:
             raise _missing_columns_error(path, "", self.names)
         self.positions = positions
+        self.date_order, self.decimal_comma = self._scan_dialect()
+
+    def _scan_dialect(self) -> tuple[str, bool]:
+        """The file's date order and whether its prices use a decimal comma, decided from
+        the whole file in one streamed pass over those two columns."""
+        order, comma = DateOrder(), DecimalMark()
+        columns = [f"c{self.positions['invoice_date']}", f"c{self.positions['unit_price']}"]
+        encoding = "utf8" if self.encoding == "utf-8" else self.encoding
+        try:
+            with self._open() as fh:
+                reader = pacsv.open_csv(
+                    fh,
+                    read_options=pacsv.ReadOptions(
+                        block_size=_BLOCK_BYTES,
+                        column_names=[f"c{i}" for i in range(len(self.names))],
+                        skip_rows=1,
+                        encoding=encoding,
+                    ),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=self.delimiter,
+                        newlines_in_values=True,
+                        invalid_row_handler=lambda _row: "skip",
+                    ),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types=dict.fromkeys(columns, pa.string()),
+                        include_columns=columns,
+                    ),
+                )
+                for batch in reader:
+                    order.see(batch.column(0).to_pandas())
+                    comma.see(batch.column(1).to_pandas())
+        except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
+            raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
+        where = terminal_text(str(self.path))
+        return order.decide(where), comma.decide(where, self.delimiter)
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[IO[bytes]]:
+        """The file's bytes; in a UTF-8 file with damaged lines, their invalid sequences
+        become U+FFFD, so those rows parse and are quarantined."""
+        with _open_binary(self.path) as raw:
+            yield io.BufferedReader(_Utf8Replacing(raw)) if self.replaced else raw
 
     def chunks(self) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
-        with _open_binary(self.path) as fh:
+        with self._open() as fh:
             try:
                 yield from _read_delimited(
                     fh,
@@ -386,12 +494,39 @@ class _CsvSource(_Source):
                     null_values=[""],
                     encoding="utf8" if self.encoding == "utf-8" else self.encoding,
                     skip_rows=1,
+                    date_order=self.date_order,
+                    decimal_comma=self.decimal_comma,
+                    replaced=self.replaced,
                 )
             except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
                 raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
 
 
 # --- the OLTP SQL dump -------------------------------------------------------------------
+
+
+class _Utf8Replacing(io.RawIOBase):
+    """A UTF-8 byte stream whose invalid sequences are replaced by U+FFFD, so the lines
+    around them parse; validation quarantines the rows holding one."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.pending = b""
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending and not self.done:
+            block = self.raw.read(_BLOCK_BYTES)
+            self.done = not block
+            self.pending = self.decoder.decode(block, final=self.done).encode("utf-8")
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
 
 
 class _CopyData(io.RawIOBase):
@@ -456,6 +591,11 @@ class _SqlSource(_Source):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.encoding = scan_text(path)
+        if self.encoding == UTF8_WITH_ERRORS:  # pg_dump writes UTF-8: damage is refused
+            raise DataValidationError(
+                f"{terminal_text(str(path))}: the SQL dump is UTF-8 but for some bytes that "
+                "are not: it is damaged; nothing was loaded. Dump it again"
+            )
         found: list[str] = []
         with _open_binary(path) as fh:
             try:
@@ -637,8 +777,88 @@ class _XlsxSource(_Source):
         return good, rejected
 
 
+# --- Parquet -------------------------------------------------------------------------------
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    """The ``.parquet`` files of a folder (not its sub-folders), in name order."""
+    files = sorted(p for p in path.glob("*.parquet") if p.is_file())
+    if not files:
+        raise DataValidationError(
+            f"{path}: a folder to load must hold .parquet files; it holds none"
+        )
+    return files
+
+
+def _parquet_column(values: pa.ChunkedArray | pa.Array, canon: str) -> pa.Array:
+    """One Parquet column as validation takes it: text columns as text, dates without a
+    time zone (UTC wall-clock time), other types as they are."""
+    kind = values.type
+    if canon in _XLSX_TEXT_COLUMNS and not pa.types.is_string(kind):
+        if pa.types.is_large_string(kind) or pa.types.is_integer(kind) or pa.types.is_null(kind):
+            return pc.cast(values, pa.string())
+        return pa.array([_cell_text(v) for v in values.to_pylist()], pa.string())
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        return pc.cast(values, pa.timestamp(kind.unit))
+    if pa.types.is_dictionary(kind):
+        return _parquet_column(values.dictionary_decode(), canon)
+    return values
+
+
+class _ParquetSource(_Source):
+    """A Parquet file, or a folder of them loaded as one batch, read in row batches."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        self.files: list[tuple[Path, list[str]]] = []
+        for file in _parquet_files(path) if path.is_dir() else [path]:
+            try:
+                names = pq.ParquetFile(file).schema_arrow.names
+            except (pa.ArrowException, OSError) as exc:
+                raise DataValidationError(f"{file}: cannot read as Parquet: {exc}") from exc
+            positions = _positions(names)
+            if positions is None:
+                raise _missing_columns_error(file, "", names)
+            self.files.append((file, [names[positions[c]] for c in RETAIL_COLUMNS]))
+
+    def chunks(self) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
+        import pyarrow.parquet as pq
+
+        for file, columns in self.files:
+            first_row = 1
+            try:
+                batches = pq.ParquetFile(file).iter_batches(
+                    batch_size=_XLSX_CHUNK_ROWS, columns=columns
+                )
+                for batch in batches:
+                    yield self._validate(file, batch, first_row)
+                    first_row += batch.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                raise DataValidationError(
+                    f"{file}: cannot read as Parquet at row {first_row}: {exc}"
+                ) from exc
+
+    def _validate(
+        self, file: Path, batch: pa.RecordBatch, first_row: int
+    ) -> tuple[pa.Table, pd.DataFrame]:
+        frame = pa.table(
+            {
+                canon: _parquet_column(batch.column(i), canon)
+                for i, canon in enumerate(RETAIL_COLUMNS)
+            }
+        ).to_pandas()
+        lines = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
+        good, rejected = validate_rows(frame, lines)
+        if len(rejected) and self.path.is_dir():
+            rejected = rejected.assign(reason=rejected["reason"] + f" (file {file.name!r})")
+        return good, rejected
+
+
 _SOURCES: dict[str, Callable[[Path], _Source]] = {
     "csv": _CsvSource,
     "sql": _SqlSource,
     "xlsx": _XlsxSource,
+    "parquet": _ParquetSource,
 }

@@ -19,7 +19,12 @@ from typing import Any
 from .. import __version__
 from ..config import PROJECT_ROOT, get_settings
 from ..environment import package_versions
-from ..exceptions import ParameterError, ReportExecutionError, ReportsDirError
+from ..exceptions import (
+    MemoryLimitError,
+    ParameterError,
+    ReportExecutionError,
+    ReportsDirError,
+)
 from ..log import logger
 from ..periods import Period, parse_period
 from ..warehouse import (
@@ -146,7 +151,15 @@ def _execute(
                 f"{exc.evalue}. Nothing was published; free space or fix the folder's "
                 "permissions (or set LGS_REPORTS_DIR), then run again"
             ) from None
+        if exc.ename == "ParameterError":  # e.g. a min_support past what the mining holds
+            raise ParameterError(
+                f"report {period.label}: {exc.evalue}. Nothing was published"
+            ) from None
         kept = keep_failed(executed, reports_dir, period.label)
+        if exc.ename == MemoryLimitError.__name__:  # the kernel's query did not fit
+            raise MemoryLimitError(
+                f"report {period.label}: {exc.evalue} (the executed notebook is kept at {kept})"
+            ) from None
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         raise ReportExecutionError(
             f"report {period.label} failed in cell {exc.cell_index} (`{first_line}`): "

@@ -62,9 +62,9 @@ def get_engine(url: str | None = None, check: bool = True, read_only: bool = Fal
                     ensure_schema(writer)
                 finally:
                     writer.dispose()
-        engine = duckdb.make_engine(url, read_only)
+        engine = duckdb.make_engine(url, read_only, get_settings().memory_limit)
     else:
-        engine = postgresql.make_engine(url, read_only)
+        engine = postgresql.make_engine(url, read_only, get_settings().memory_limit)
     if check:
         try:
             with engine.connect() as conn:

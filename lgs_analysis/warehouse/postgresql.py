@@ -1,7 +1,8 @@
 """The PostgreSQL warehouse: a server reached through SQLAlchemy (psycopg2).
 
 Bulk inserts go through ``COPY ... FROM STDIN``; query results are built from the DBAPI
-cursor's plain tuples. A report's sessions are read-only for every transaction.
+cursor's plain tuples. A report's sessions are read-only for every transaction. Every
+session's ``work_mem`` comes from ``LGS_MEMORY_LIMIT``.
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ import pyarrow.csv as pacsv
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, CursorResult, Engine
 
+from .memory import postgresql_options
+
 __all__ = ["make_engine", "copy_insert", "fetch_frame"]
 
 
-def make_engine(url: str, read_only: bool) -> Engine:
+def make_engine(url: str, read_only: bool, memory_limit: int) -> Engine:
     """An engine on the PostgreSQL database of ``url`` (``read_only``: every transaction
-    of its sessions is read-only)."""
-    connect_args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    of its sessions is read-only), its sessions' ``work_mem`` derived from
+    ``memory_limit`` (see :mod:`.memory`)."""
+    options = postgresql_options(memory_limit)
+    if read_only:
+        options += " -c default_transaction_read_only=on"
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
 
 
 def copy_insert(conn: Connection, table: str, data: pa.Table) -> int:

@@ -50,7 +50,9 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
+from ..config import bounded_number, get_settings
 from ..exceptions import WarehouseError
+from .memory import spark_driver_memory
 
 __all__ = [
     "SparkEngine",
@@ -142,6 +144,12 @@ class _Dialect:
 _SESSIONS: dict[str, Any] = {}
 
 
+def shuffle_partitions() -> int:
+    """Spark's shuffle partitions (``LGS_SPARK_PARTITIONS``, 4; from 1 to 10,000)."""
+    raw = os.environ.get("LGS_SPARK_PARTITIONS")
+    return int(bounded_number("LGS_SPARK_PARTITIONS", raw, 4, (1, 10_000)))
+
+
 def _session(url: str) -> Any:
     """The process's Spark session for ``url`` (created once; a JVM start takes seconds)."""
     if url in _SESSIONS:
@@ -166,14 +174,15 @@ def _session(url: str) -> Any:
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
             .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
-            .config("spark.driver.memory", os.environ.get("LGS_SPARK_DRIVER_MEMORY", "2g"))
+            # the JVM starts here, so its heap is set once per process (LGS_MEMORY_LIMIT)
+            .config("spark.driver.memory", spark_driver_memory(get_settings().memory_limit))
         )
     builder = (
         builder.config("spark.sql.session.timeZone", "UTC")
         # the warehouse's timestamps are wall-clock times, as on DuckDB and PostgreSQL
         .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.shuffle.partitions", os.environ.get("LGS_SPARK_PARTITIONS", "4"))
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions()))
         .config("spark.sql.ansi.enabled", "false")
     )
     try:

@@ -1,11 +1,17 @@
-"""Benchmark: the same report at scale on DuckDB, PostgreSQL and Spark local[2].
+"""Benchmark: a realistic shop at scale, and the same report on DuckDB, PostgreSQL and Spark.
 
-Generates demo lines once (10 million; 100 million too with ``LGS_BENCH_100M=1``) into
-Parquet, then, for each engine in a fresh process: the bulk load of those lines (the
-project's own load path, ``load_batch``), the report's warehouse work
-(``collect_report_data`` for 2011: every query of the report, only aggregates come back)
-and the peak memory of that process and its children (Spark's JVM included; PostgreSQL's
-server is a separate service and is not counted). PostgreSQL runs at 10M only.
+``run()`` (``make bench``, section ``scale``): demo lines of a bigger shop's shape
+(``generate_demo(linear_customers=True)``: customers linear in lines, about 120 lines per
+customer active in 2011, as the real data) at 10 million lines (100 million too with
+``LGS_BENCH_100M=1``), written to a folder of Parquet files and to a CSV.gz file. Then, as
+a user runs them, with the default ``LGS_MEMORY_LIMIT``: ``lgs load`` of the Parquet
+folder, the whole ``make report PERIOD=2011`` (template, HTML, PDF, publish), and ``lgs
+load`` of the CSV.gz into a fresh warehouse; each with its time and the peak resident
+memory of its whole process tree (sampled every 0.2 s).
+
+``run_engines()`` (``python -m tests.bench.scale engines``): the older engine comparison,
+the same demo lines loaded by ``load_batch`` into DuckDB, Spark local[2] and (10M only)
+PostgreSQL, then ``collect_report_data`` for 2011 in each.
 
     .venv/bin/python -m tests.bench.scale            # as in make bench
     .venv/bin/python -m tests.bench.scale 2000000    # other sizes, for a quick look
@@ -141,7 +147,7 @@ def _sizes() -> list[int]:
     return sizes
 
 
-def run() -> list[str]:
+def run_engines() -> list[str]:
     """Load and report at scale on DuckDB, Spark local[2] and (10M only) PostgreSQL."""
     lines = [f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"]
     for n_rows in _sizes():
@@ -169,9 +175,118 @@ def run() -> list[str]:
     return lines
 
 
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _generate_shop(n_rows: int, parquet_dir: Path, csv_gz: Path | None) -> float:
+    """A bigger shop's lines as Parquet files (and one CSV.gz); seconds taken."""
+    import gzip
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from lgs_analysis.ingest.demo import generate_demo
+
+    started = time.perf_counter()
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+    chunks = generate_demo(n_rows, chunk_rows=1_000_000, linear_customers=True)
+    with gzip.open(csv_gz, "wb", compresslevel=1) if csv_gz else _NoFile() as fh:
+        for i, chunk in enumerate(chunks):
+            pq.write_table(chunk, parquet_dir / f"part-{i:05d}.parquet")
+            if csv_gz:
+                options = pacsv.WriteOptions(include_header=i == 0, quoting_style="needed")
+                pacsv.write_csv(chunk, fh, options)
+    return time.perf_counter() - started
+
+
+class _NoFile:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _measured(argv: list[str], env: dict[str, str], what: str, n_rows: int) -> str:
+    from .peak import measure_command
+
+    m = measure_command(argv, env, cwd=str(PROJECT))
+    if m.returncode != 0:
+        tail = (m.output.strip().splitlines() or ["no output"])[-1]
+        return f"{what}: FAILED (exit {m.returncode}: {tail}) after {m.seconds:.1f} s"
+    return (
+        f"{what}: {m.seconds:.1f} s ({n_rows / m.seconds / 1e3:,.0f}k lines/s), "
+        f"peak memory {m.peak_gb:.2f} GB"
+    )
+
+
+def _report_counts(reports: Path) -> str:
+    """Rows of customers.csv and of the campaign lists the report published."""
+    import csv
+
+    versions = sorted((reports / PERIOD).glob("v*"))
+    if not versions:
+        return "no published version"
+    tables = versions[-1] / "tables"
+
+    def rows(path: Path) -> int:
+        with path.open(newline="", encoding="utf-8") as fh:
+            return sum(1 for _ in csv.reader(fh)) - 1
+
+    customers = rows(tables / "customers.csv")
+    lists = sum(rows(p) for p in tables.glob("campaign_*.csv"))
+    return f"customers.csv {customers:,} rows, campaign lists {lists:,} rows"
+
+
+def run() -> list[str]:
+    """A realistic shop: Parquet and CSV.gz loads, the whole make report PERIOD=2011."""
+    lines = [
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+        f"LGS_MEMORY_LIMIT {os.environ.get('LGS_MEMORY_LIMIT') or 'default (4GB)'}"
+    ]
+    for n_rows in _sizes():
+        with tempfile.TemporaryDirectory(prefix="lgs-shop-") as tmp:
+            root = Path(tmp)
+            csv_gz = root / "lines.csv.gz"
+            seconds = _generate_shop(n_rows, root / "lines", csv_gz)
+            lines.append(f"generate {n_rows:,} lines (Parquet and CSV.gz): {seconds:.1f} s")
+            url = f"duckdb:///{root / 'shop.duckdb'}"
+            env = {
+                **os.environ,
+                "LGS_DATABASE_URL": url,
+                "LGS_REPORTS_DIR": str(root / "reports"),
+                "LGS_PROGRESS_SECONDS": "60",
+                "LGS_SOURCE": str(root / "lines"),
+            }
+            lgs = str(PROJECT / ".venv" / "bin" / "lgs")
+            steps = [
+                ("load Parquet folder", [lgs, "load"], env),
+                ("make report PERIOD=2011", ["make", "report", "PERIOD=2011"], env),
+                (
+                    "load CSV.gz (fresh warehouse)",
+                    [lgs, "load"],
+                    {
+                        **env,
+                        "LGS_SOURCE": str(csv_gz),
+                        "LGS_DATABASE_URL": f"duckdb:///{root / 'csv.duckdb'}",
+                    },
+                ),
+            ]
+            for what, argv, step_env in steps:
+                lines.append(_measured(argv, step_env, f"{n_rows:,} lines, {what}", n_rows))
+                print(f"  {lines[-1]}", file=sys.stderr, flush=True)
+                if what.startswith("make report"):
+                    lines.append(f"  {_report_counts(root / 'reports')}")
+    return lines
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--engine":
         print(json.dumps(_one_engine(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+    elif sys.argv[1:2] == ["engines"]:
+        del sys.argv[1]
+        for line in run_engines():
+            print(line)
     else:
         for line in run():
             print(line)

@@ -69,19 +69,18 @@ def test_make_reports_builds_each_period_and_names_the_failure(demo_warehouse, t
     url, lines = demo_warehouse
     reports = tmp_path / "reports"
     env = _env(url, reports)
-    done = _make(env, "PERIODS=2011-01..2011-03 2011-Q1 1995-01", "JOBS=2")
+    done = _make(env, "PERIODS=2011-01..2011-02 2011-Q1 1995-01", "JOBS=2")
     assert done.returncode != 0
     assert "*** [Makefile" in done.stderr and "Error 3" in done.stderr  # NoDataError
-    assert "1 of 5 periods failed (1995-01)" in done.stderr
+    assert "1 of 4 periods failed (1995-01)" in done.stderr
     assert "1995-01: FAILED (exit 3): no data for period 1995-01" in done.stderr
     assert "Traceback" not in done.stderr
-    assert "reports: 5 of 5 reports done" in done.stderr  # plain progress without a terminal
+    assert "reports: 4 of 4 reports done" in done.stderr  # plain progress without a terminal
     assert not (reports / "1995-01").exists()
 
     windows = {
         "2011-01": ("2011-01-01", "2011-02-01"),
         "2011-02": ("2011-02-01", "2011-03-01"),
-        "2011-03": ("2011-03-01", "2011-04-01"),
         "2011-Q1": ("2011-01-01", "2011-04-01"),
     }
     index = reports / "index.html"
@@ -96,20 +95,51 @@ def test_make_reports_builds_each_period_and_names_the_failure(demo_warehouse, t
         # written once, at the end: after every version was published
         assert index.stat().st_mtime >= (version / "manifest.json").stat().st_mtime
 
-    again = _make(env, "PERIODS=2011-01..2011-03")
+    again = _make(env, "PERIODS=2011-01..2011-02")
     assert again.returncode == 0, again.stderr
-    assert "3 periods" in again.stdout and "0 published, 3 up to date, 0 failed" in again.stdout
+    assert "2 periods" in again.stdout and "0 published, 2 up to date, 0 failed" in again.stdout
     assert not list(reports.glob("*/v002"))
 
 
 def test_reports_month_wildcard_with_one_worker(demo_warehouse, tmp_path):
     url, _ = demo_warehouse
-    env = {**_env(url, tmp_path / "reports"), "LGS_PERIODS": "2010-Q*", "LGS_JOBS": "1"}
+    # 144 workers asked for, but a 1 GB memory limit holds one: the batch says so
+    env = {
+        **_env(url, tmp_path / "reports"),
+        "LGS_PERIODS": "2010-Q*",
+        "LGS_JOBS": "144",
+        "LGS_MEMORY_LIMIT": "1GB",
+    }
     done = subprocess.run([LGS, "reports"], env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     assert "4 periods in" in done.stdout and "with 1 worker: 4 published" in done.stdout
+    assert "JOBS=144 capped to 1 worker: " in done.stderr
+    assert "LGS_MEMORY_LIMIT=1.0 GB holds 1 worker of 1 GB" in done.stderr
     for quarter in ("2010-Q1", "2010-Q2", "2010-Q3", "2010-Q4"):
         assert (tmp_path / "reports" / quarter / "v001" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("requested", "periods", "cores", "memory_gb", "jobs", "said"),
+    [
+        (144, 12, 2, 4, 2, "JOBS=144 capped to 2 workers: 2 cores"),
+        (144, 12, 64, 4, 4, "LGS_MEMORY_LIMIT=4.0 GB holds 4 workers of 1 GB"),
+        (3, 12, 2, 0.5, 1, "2 cores, LGS_MEMORY_LIMIT=0.5 GB holds 1 worker"),
+        (None, 12, 8, 2, 2, "one worker per core (8) capped to 2 workers"),
+        (2, 12, 2, 4, 2, ""),
+        (144, 1, 2, 4, 1, ""),  # fewer periods than workers: nothing to say
+        (None, 3, 2, 4, 2, ""),
+    ],
+)
+def test_cap_jobs_by_cores_memory_and_periods(
+    monkeypatch, requested, periods, cores, memory_gb, jobs, said
+):
+    from lgs_analysis.report import batch
+
+    monkeypatch.setattr(batch, "default_jobs", lambda: cores)
+    got, message = batch.cap_jobs(requested, periods, int(memory_gb * 1024**3))
+    assert got == jobs
+    assert (said in message) if said else message == ""
 
 
 def test_reports_bad_list_exits_before_work(demo_warehouse, tmp_path):
