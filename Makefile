@@ -62,7 +62,7 @@ help:
 	@echo "make lock [UPGRADE=1]              compile the lock files from pyproject.toml (UPGRADE: newest)"
 	@echo "make test   make bench   make lint   make clean"
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock $(ENV_SCRIPT)
 	@echo "setting up $(VENV) from requirements.lock (log: $(VENV)/install.log)"
 	@$(INSTALL) --sync requirements.lock
 	@touch $(STAMP)

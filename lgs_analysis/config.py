@@ -6,6 +6,7 @@ report parameters, so they never reach a notebook, HTML or PDF.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +21,7 @@ __all__ = [
     "Settings",
     "get_settings",
     "parse_bytes",
+    "bounded_number",
     "redact_url",
     "normalise_url",
 ]
@@ -30,6 +32,11 @@ SMTP_TLS_MODES = ("none", "starttls", "ssl")
 DEFAULT_MEMORY_LIMIT = 4 * 1024**3
 MIN_MEMORY_LIMIT = 256 * 1024**2
 _BYTE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+# bounds of the numeric settings: a value outside is refused (exit 2), never clipped
+SMTP_PORTS = (1, 65535)
+SMTP_TIMEOUT_SECONDS = (0.1, 3600.0)  # 0 would make every socket non-blocking
+FUTURE_DAYS = (0, 3660)  # at most ten years ahead: a date past 9999 overflows
+EARLIEST_YEAR = 1900
 
 
 @dataclass(frozen=True)
@@ -78,18 +85,12 @@ def get_settings(env_file: Path | None = None) -> Settings:
     if tls not in SMTP_TLS_MODES:
         raise ConfigError(f"LGS_SMTP_TLS={tls!r} is not one of {', '.join(SMTP_TLS_MODES)}")
     default_port = {"none": 25, "starttls": 587, "ssl": 465}[tls]
-    try:
-        port = int(env.get("LGS_SMTP_PORT", default_port))
-        timeout = float(env.get("LGS_SMTP_TIMEOUT", 30))
-    except ValueError as exc:
-        raise ConfigError(f"LGS_SMTP_PORT/LGS_SMTP_TIMEOUT must be numbers: {exc}") from exc
-    try:
-        earliest = date.fromisoformat(env.get("LGS_EARLIEST_DATE") or "1990-01-01")
-        future_days = int(env.get("LGS_FUTURE_DAYS") or 1)
-    except ValueError as exc:
-        raise ConfigError(
-            f"LGS_EARLIEST_DATE must be YYYY-MM-DD and LGS_FUTURE_DAYS a whole number: {exc}"
-        ) from exc
+    port = int(bounded_number("LGS_SMTP_PORT", env.get("LGS_SMTP_PORT"), default_port, SMTP_PORTS))
+    timeout = bounded_number(
+        "LGS_SMTP_TIMEOUT", env.get("LGS_SMTP_TIMEOUT"), 30.0, SMTP_TIMEOUT_SECONDS, whole=False
+    )
+    future_days = int(bounded_number("LGS_FUTURE_DAYS", env.get("LGS_FUTURE_DAYS"), 1, FUTURE_DAYS))
+    earliest = _earliest_date(env.get("LGS_EARLIEST_DATE") or "1990-01-01")
     memory_limit = parse_bytes(
         env.get("LGS_MEMORY_LIMIT") or str(DEFAULT_MEMORY_LIMIT), "LGS_MEMORY_LIMIT"
     )
@@ -115,6 +116,50 @@ def get_settings(env_file: Path | None = None) -> Settings:
         spark_warehouse=Path(env.get("LGS_SPARK_WAREHOUSE") or PROJECT_ROOT / "spark-warehouse"),
         memory_limit=memory_limit,
     )
+
+
+def bounded_number(
+    name: str,
+    raw: str | None,
+    default: float,
+    bounds: tuple[float, float],
+    whole: bool = True,
+) -> float:
+    """The setting ``name`` read from ``raw`` (``default`` when unset or blank), within
+    ``bounds`` (both included).
+
+    Raises
+    ------
+    ConfigError
+        If ``raw`` is not a (whole) number, is NaN or infinite, or lies outside
+        ``bounds``; the message names the setting and its bounds.
+    """
+    low, high = bounds
+    kind = "a whole number" if whole else "a number"
+    span = f"{kind} from {low:g} to {high:g}"
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip()) if whole else float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not {kind}: it must be {span}") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ConfigError(f"{name}={raw!r} is out of bounds: it must be {span}")
+    return value
+
+
+def _earliest_date(raw: str) -> date:
+    """``LGS_EARLIEST_DATE``: an ISO date from 1900 up to today."""
+    try:
+        earliest = date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ConfigError(f"LGS_EARLIEST_DATE={raw!r} must be a date written YYYY-MM-DD") from None
+    if not date(EARLIEST_YEAR, 1, 1) <= earliest <= date.today():
+        raise ConfigError(
+            f"LGS_EARLIEST_DATE={raw!r} is out of bounds: it must lie from "
+            f"{EARLIEST_YEAR}-01-01 to today"
+        )
+    return earliest
 
 
 def parse_bytes(value: str, name: str) -> int:

@@ -274,7 +274,13 @@ def install(venv: Path, locks: list[str], sync: bool = False, root: Path = ROOT)
         verb = "sync" if sync else "install"
         lock_args = files if sync else [arg for f in files for arg in ("-r", f)]
         uv_pip = [str(uv), "pip"]
-        steps = [[*uv_pip, verb, "--require-hashes", "--python", str(python), *lock_args]]
+        # bytecode now, as pip does: uv leaves it to the first import, and where imports
+        # cannot write it (PYTHONDONTWRITEBYTECODE, a read-only venv) every process compiles
+        # scipy, pandas and statsmodels from source again (a report's CPU time doubled)
+        steps = [
+            [*uv_pip, verb, "--require-hashes", "--compile-bytecode", "--python", str(python)]
+            + lock_args
+        ]
         project = [*uv_pip, "install", "--python", str(python)]
     else:  # no uv wheel for this platform (or no registry): pip, still only hashed pins
         pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]

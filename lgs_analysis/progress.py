@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .config import bounded_number
 from .escape import terminal_text
 
 __all__ = ["Progress"]
@@ -40,7 +41,13 @@ class Progress:
         self.enabled = enabled
         self.stream = stream or sys.stderr
         if every_seconds is None:  # LGS_PROGRESS_SECONDS: how often a plain line is written
-            every_seconds = float(os.environ.get("LGS_PROGRESS_SECONDS") or 5)
+            every_seconds = bounded_number(
+                "LGS_PROGRESS_SECONDS",
+                os.environ.get("LGS_PROGRESS_SECONDS"),
+                5.0,
+                (0.0, 86_400.0),
+                whole=False,
+            )
         self.every_seconds = every_seconds
         self.done = 0
         self.started = time.monotonic()

@@ -121,6 +121,18 @@ def test_venv_holds_exactly_the_locked_versions(lock, request):
             assert metadata.version(name) == version, name
 
 
+@pytest.mark.parametrize("module", ["pandas", "scipy.optimize", "statsmodels.api", "matplotlib"])
+def test_venv_packages_are_installed_with_their_bytecode(module):
+    """Imports never compile a package from source: where bytecode cannot be written at
+    import (PYTHONDONTWRITEBYTECODE, as on this machine) every report process compiled
+    scipy and pandas again, doubling a report's CPU time."""
+    import importlib
+    import importlib.util
+
+    source = importlib.import_module(module).__file__
+    assert Path(importlib.util.cache_from_source(source)).is_file(), source
+
+
 def test_package_versions_and_their_changes():
     versions = package_versions()
     for name in ["python", "pandas", "numpy", "duckdb", "sqlglot", "scipy", "matplotlib"]:

@@ -41,13 +41,13 @@ HEADER = [
 GOOD_ROWS = [
     ["536365", "85123A", "WHITE HANGING HEART", "6", "12/1/2010 8:26", "2.55", "17850", "UK"],
     ["536366", "22633", "HAND WARMER UNION JACK", "6", "12/1/2010 8:28", "1.85", "17850", "UK"],
-    ["536367", "84879", "ASSORTED BIRD ORNAMENT", "32", "12/1/2010 8:34", "1.69", "13047", "UK"],
+    ["536367", "84879", "ASSORTED BIRD ORNAMENT", "32", "12/13/2010 8:34", "1.69", "13047", "UK"],
 ]
 
 
 def _row(**changes: str) -> list[str]:
     row = dict(
-        zip(HEADER, ["536368", "22960", "JAM MAKING SET", "6", "12/1/2010 8:34"], strict=False)
+        zip(HEADER, ["536368", "22960", "JAM MAKING SET", "6", "12/13/2010 8:34"], strict=False)
     )
     row.update({"UnitPrice": "4.25", "CustomerID": "13047", "Country": "UK"})
     row.update(changes)

@@ -189,6 +189,9 @@ def test_real_report_tables_are_byte_identical_on_every_engine(
             export_tables(data, folders[name])
     files = sorted(p.name for p in (folders["duckdb"] / "tables").glob("*.csv"))
     assert "customers.csv" in files and "monthly.csv" in files
+    # the CLV skill checks and intervals too: seeded draws on the same summaries
+    assert {"clv.csv", "clv_holdout.csv", "clv_calibration.csv"} <= set(files)
+    assert "clv_probability_calibration.csv" in files
     for name in ("postgresql", "spark"):
         assert sorted(p.name for p in (folders[name] / "tables").glob("*.csv")) == files, name
         for file in files:

@@ -4,8 +4,9 @@ A **basket** is an invoice of the window that is neither a cancellation (``C...`
 an adjustment (``A...``) with at least one product purchase line (positive quantity and
 price); its **items** are the stock codes of those lines (``is_basket_item`` in
 ``sql/schema/retail_lines.sql``). The **support** of an itemset is the share of baskets
-that hold it. The warehouse returns the baskets' frequent items (``sql/analyses/basket_items.sql``);
-:func:`frequent_itemsets` counts every frequent itemset exactly (level-wise, numpy), and
+that hold it. :func:`mine_warehouse_rules` streams the baskets' frequent items from the warehouse in
+blocks (``sql/analyses/basket_item_stream.sql``), and :mod:`.itemsets` counts every
+frequent itemset exactly (level-wise, numpy) within a budget from ``LGS_MEMORY_LIMIT``;
 the rules' confidence and lift follow from those counts. The result is the same as
 mlxtend's fpgrowth and association_rules (a test compares them on the real data), in a
 small fraction of the time.
@@ -14,6 +15,7 @@ small fraction of the time.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain, combinations
@@ -22,7 +24,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from ..warehouse import run_query
+from ..config import get_settings
+from ..exceptions import ParameterError
+from ..warehouse import run_query, stream_query
+from .itemsets import MiningBudget, TooManyItemsets, blocks_of, count_itemsets
 
 __all__ = [
     "PRODUCT_COLUMNS",
@@ -36,6 +41,7 @@ __all__ = [
     "mine_rules",
     "RuleMining",
     "mine_basket_rules",
+    "mine_warehouse_rules",
     "frequent_itemsets",
     "select_promotion_pairs",
     "pick_segment_products",
@@ -133,7 +139,10 @@ def fetch_products(conn: Conn, start: date, end: date) -> tuple[pd.DataFrame, in
 
 
 def fetch_basket_items(conn: Conn, start: date, end: date, min_support: float) -> pd.DataFrame:
-    """The (invoice_no, stock_code) pairs of the baskets whose item has ``min_support``."""
+    """The (invoice_no, stock_code) pairs of the baskets whose item has ``min_support``.
+
+    Every pair at once: for tests and small windows. Reports mine with
+    :func:`mine_warehouse_rules`, which never holds them."""
     _check_fraction("min_support", min_support)
     raw = run_query(
         conn,
@@ -256,12 +265,45 @@ class RuleMining:
 
     ``rules``: the ``max_rules`` strongest rules (columns :data:`RULE_COLUMNS`);
     ``pair_rules``: every qualifying rule of one product to one product, in the same
-    order; ``count_rules``: how many rules qualify in all.
+    order; ``count_rules``: how many rules qualify in all; ``count_frequent_items``: the
+    products in at least ``min_support`` of the baskets.
     """
 
     rules: pd.DataFrame
     pair_rules: pd.DataFrame
     count_rules: int
+    count_frequent_items: int = 0
+
+    def described(self, descriptions: pd.Series | dict[str, str]) -> RuleMining:
+        """The same rules with ``antecedents`` and ``consequents`` named by ``descriptions``."""
+        names = dict(descriptions)
+
+        def name(frame: pd.DataFrame) -> pd.DataFrame:
+            frame = frame.copy()
+            for codes, text in (
+                ("antecedent_codes", "antecedents"),
+                ("consequent_codes", "consequents"),
+            ):
+                frame[text] = [
+                    "|".join(names.get(c, c) for c in value.split("|")) for value in frame[codes]
+                ]
+            return frame
+
+        return RuleMining(
+            name(self.rules), name(self.pair_rules), self.count_rules, self.count_frequent_items
+        )
+
+
+def _check_thresholds(
+    min_support: float, min_confidence: float, min_lift: float, max_rules: int, max_len: int
+) -> None:
+    _check_fraction("min_support", min_support)
+    _check_fraction("min_confidence", min_confidence)
+    if min_lift < 0 or max_rules < 0 or max_len < 2:
+        raise ValueError(
+            f"need min_lift >= 0, max_rules >= 0 and max_len >= 2; "
+            f"got {min_lift!r}, {max_rules!r}, {max_len!r}"
+        )
 
 
 def mine_basket_rules(
@@ -273,26 +315,28 @@ def mine_basket_rules(
     min_lift: float = 5.0,
     max_rules: int = 30,
     max_len: int = 4,
+    memory_limit: int | None = None,
 ) -> RuleMining:
     """Mine the rules once; name only the strongest, the one-to-one ones, and count them all.
 
-    Parameters and rules as for :func:`mine_rules`. A month of wholesale baskets can hold
-    millions of qualifying rules (2011-01 of the real data: 6.5 million at the default
-    thresholds); they are ranked on their numbers, and only the rules returned are
-    turned into text.
+    Parameters and rules as for :func:`mine_rules`; ``memory_limit`` (default:
+    ``LGS_MEMORY_LIMIT``) bounds the mining (:class:`~.itemsets.MiningBudget`). A month
+    of wholesale baskets can hold millions of qualifying rules (2011-01 of the real data:
+    6.5 million at the default thresholds); they are ranked on their numbers, and only
+    the rules returned are turned into text.
 
     Returns
     -------
     RuleMining
+
+    Raises
+    ------
+    ParameterError
+        When ``min_support`` finds more itemsets than the budget holds; it names the
+        smallest ``min_support`` that fits.
     """
     _check_columns(items, ["invoice_no", "stock_code"], "basket items")
-    _check_fraction("min_support", min_support)
-    _check_fraction("min_confidence", min_confidence)
-    if min_lift < 0 or max_rules < 0 or max_len < 2:
-        raise ValueError(
-            f"need min_lift >= 0, max_rules >= 0 and max_len >= 2; "
-            f"got {min_lift!r}, {max_rules!r}, {max_len!r}"
-        )
+    _check_thresholds(min_support, min_confidence, min_lift, max_rules, max_len)
     pairs = items[["invoice_no", "stock_code"]].drop_duplicates()
     if pairs.empty or count_baskets <= 0:
         return RuleMining(_empty_rules(), _empty_rules(), 0)
@@ -303,11 +347,131 @@ def mine_basket_rules(
         )
     basket = pd.Categorical(pairs["invoice_no"])
     item = pd.Categorical(pairs["stock_code"])
-    onehot = np.zeros((len(basket.categories), len(item.categories)), dtype=bool)
-    onehot[basket.codes, item.codes] = True
-    # the least basket count is exact, whatever the float
-    min_count = math.ceil(min_support * count_baskets - 1e-9)
-    counts = frequent_itemsets(onehot, min_count, max_len)
+    order = np.argsort(basket.codes, kind="stable")
+    numbers = (basket.codes[order].astype(np.int64), item.codes[order].astype(np.int64))
+    n_items = len(item.categories)
+    limit = memory_limit or get_settings().memory_limit
+    budget = MiningBudget.from_memory(limit, max_len)
+
+    def blocks() -> Iterable[np.ndarray]:
+        return blocks_of([numbers], n_items, budget.block_baskets(n_items))
+
+    counts = _count_within(blocks, n_items, count_baskets, min_support, max_len, budget, limit)
+    codes_of = [str(c) for c in item.categories]
+    return _mine_counts(
+        counts, codes_of, count_baskets, descriptions, min_confidence, min_lift, max_rules
+    )
+
+
+def mine_warehouse_rules(
+    conn: Conn,
+    start: date,
+    end: date,
+    min_support: float = 0.02,
+    min_confidence: float = 0.5,
+    min_lift: float = 5.0,
+    max_rules: int = 30,
+    max_len: int = 4,
+    memory_limit: int | None = None,
+) -> RuleMining:
+    """:func:`mine_basket_rules` over the baskets of [start, end), streamed from the
+    warehouse in blocks: Python never holds the (basket, item) pairs, only one block of
+    baskets, the itemsets and one level's candidates (bounded by ``memory_limit``).
+
+    The warehouse numbers the baskets and frequent items
+    (``sql/analyses/basket_frequent_items.sql``, ``basket_item_stream.sql``); each itemset
+    size reads the baskets once more. The rules name products by stock code: give them
+    descriptions with :meth:`RuleMining.described`.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`mine_basket_rules`.
+    """
+    _check_thresholds(min_support, min_confidence, min_lift, max_rules, max_len)
+    window = {"start": _dt(start), "end": _dt(end), "min_support": float(min_support)}
+    frequent = run_query(conn, "analyses/basket_frequent_items", **window)
+    if frequent.empty:
+        return RuleMining(_empty_rules(), _empty_rules(), 0)
+    count_baskets = int(frequent["count_baskets_total"].iloc[0])
+    codes_of = frequent.sort_values("item_number")["stock_code"].astype(str).tolist()
+    n_items = len(codes_of)
+    limit = memory_limit or get_settings().memory_limit
+    budget = MiningBudget.from_memory(limit, max_len)
+    chunk_rows = max(10_000, budget.block_bytes // 64)
+
+    def blocks() -> Iterable[np.ndarray]:
+        chunks = (
+            (
+                chunk["basket_number"].to_numpy(np.int64) - 1,
+                chunk["item_number"].to_numpy(np.int64) - 1,
+            )
+            for chunk in stream_query(conn, "analyses/basket_item_stream", chunk_rows, **window)
+        )
+        return blocks_of(chunks, n_items, budget.block_baskets(n_items))
+
+    counts = _count_within(blocks, n_items, count_baskets, min_support, max_len, budget, limit)
+    return _mine_counts(counts, codes_of, count_baskets, None, min_confidence, min_lift, max_rules)
+
+
+_SEARCH_TRIES = 6  # minings at a higher least count to find the smallest that fits
+
+
+def _count_within(
+    blocks: Callable[[], Iterable[np.ndarray]],
+    n_items: int,
+    count_baskets: int,
+    min_support: float,
+    max_len: int,
+    budget: MiningBudget,
+    memory_limit: int,
+) -> dict[tuple, int]:
+    """The exact itemset counts, or ParameterError naming the smallest ``min_support``
+    that fits ``budget`` (found by mining again at each bound the overflow gives)."""
+    min_count = math.ceil(min_support * count_baskets - 1e-9)  # exact, whatever the float
+    try:
+        return count_itemsets(blocks, n_items, max(min_count, 1), max_len, budget)
+    except TooManyItemsets as first:
+        overflow = first
+    least, exact = overflow.at_least, False
+    for _ in range(_SEARCH_TRIES):
+        try:
+            count_itemsets(blocks, n_items, least, max_len, budget)
+        except TooManyItemsets as again:
+            least = max(again.at_least, least + 1)
+            continue
+        exact = True
+        break
+    fits = _support_for(least, count_baskets)
+    raise ParameterError(
+        f"min_support={min_support:g} finds more than {overflow.limit:,} {overflow.what} "
+        f"(sets of {overflow.size} products here) in {count_baskets:,} baskets: more than "
+        f"the basket mining may hold, a quarter of LGS_MEMORY_LIMIT="
+        f"{memory_limit / 1024**3:.1f} GB. The smallest min_support that fits is "
+        f"{'' if exact else 'at least '}{fits} (max_itemset_size={max_len}); raise "
+        "min_support, lower max_itemset_size or raise LGS_MEMORY_LIMIT"
+    )
+
+
+def _support_for(least: int, count_baskets: int) -> str:
+    """The shortest decimal whose least basket count is ``least``."""
+    for digits in range(2, 12):
+        text = f"{least / count_baskets:.{digits}g}"
+        if math.ceil(float(text) * count_baskets - 1e-9) == least:
+            return text
+    return repr(least / count_baskets)
+
+
+def _mine_counts(
+    counts: dict[tuple, int],
+    codes_of: list[str],
+    count_baskets: int,
+    descriptions: pd.Series | dict[str, str] | None,
+    min_confidence: float,
+    min_lift: float,
+    max_rules: int,
+) -> RuleMining:
+    """The rules of the exact itemset ``counts`` (items numbered as in ``codes_of``)."""
     found = _RuleArrays.from_counts(counts, count_baskets, min_confidence, min_lift)
     if found is None:  # item numbers too large for integer keys: count in Python
         rules = _rules_from_counts(counts, count_baskets, min_confidence, min_lift)
@@ -318,12 +482,17 @@ def mine_basket_rules(
         strongest_rules = found.rules(found.strongest(max_rules))
         one_to_one = found.rules(found.one_to_one())
         count_rules = found.count
+    count_frequent_items = sum(len(itemset) == 1 for itemset in counts)
     if not count_rules:
-        return RuleMining(_empty_rules(), _empty_rules(), 0)
+        return RuleMining(_empty_rules(), _empty_rules(), 0, count_frequent_items)
     names = dict(descriptions) if descriptions is not None else {}
-    codes_of = [str(c) for c in item.categories]
     strongest = _describe_rules(strongest_rules, codes_of, names).head(max_rules)
-    return RuleMining(strongest, _describe_rules(one_to_one, codes_of, names), count_rules)
+    return RuleMining(
+        strongest,
+        _describe_rules(one_to_one, codes_of, names),
+        count_rules,
+        count_frequent_items,
+    )
 
 
 @dataclass
@@ -496,128 +665,37 @@ def _describe_rules(rules: list[tuple], codes_of: list[str], names: dict[str, st
     return out[RULE_COLUMNS]
 
 
-def frequent_itemsets(onehot: np.ndarray, min_count: int, max_len: int) -> dict[tuple, int]:
+def frequent_itemsets(
+    onehot: np.ndarray, min_count: int, max_len: int, budget: MiningBudget | None = None
+) -> dict[tuple, int]:
     """Every itemset of up to ``max_len`` items held by at least ``min_count`` baskets.
-
-    Exact level-wise counting (Apriori): single items and pairs by one matrix product,
-    then each larger candidate (two frequent itemsets sharing all but their last item,
-    every subset frequent) by ANDing its baskets. A few hundred items and tens of
-    thousands of baskets take well under a second, with the same result as fpgrowth.
 
     Parameters
     ----------
     onehot : ndarray of bool, shape (baskets, items)
     min_count, max_len : int
+    budget : MiningBudget, optional
+        What the mining may hold (default: from ``LGS_MEMORY_LIMIT``); the baskets are
+        counted in blocks of its size.
 
     Returns
     -------
     dict
         Itemset (a sorted tuple of item columns) -> number of baskets holding it.
+
+    Raises
+    ------
+    TooManyItemsets
+        Past the budget.
     """
-    single = onehot.sum(axis=0)
-    frequent_items = np.flatnonzero(single >= min_count)
-    counts: dict[tuple, int] = {(int(i),): int(single[i]) for i in frequent_items}
-    if max_len < 2 or len(frequent_items) < 2:
-        return counts
-    columns = onehot[:, frequent_items]
-    as_float = columns.astype(np.float32)  # exact: counts stay far below 2**24
-    together = (as_float.T @ as_float).astype(np.int64)
-    previous: dict[tuple, np.ndarray] = {}
-    for a, b in zip(*np.nonzero(np.triu(together, k=1) >= min_count), strict=True):
-        key = (int(frequent_items[a]), int(frequent_items[b]))
-        counts[key] = int(together[a, b])
-        previous[key] = columns[:, a] & columns[:, b]
-    size = 2
-    base = onehot.shape[1] + 1
-    vectorized = base**max_len < 2**62  # itemsets as integer keys, looked up in numpy
-    while previous and size < max_len:
-        size += 1
-        keep = size < max_len  # the baskets of each itemset, for the next level only
-        by_prefix: dict[tuple, list[tuple]] = {}
-        for itemset in sorted(previous):
-            by_prefix.setdefault(itemset[:-1], []).append(itemset)
-        current: dict[tuple, np.ndarray] = {}
-        if vectorized:
-            known = np.sort(np.array([_key(i, base) for i in previous], dtype=np.int64))
-        for prefix, group in by_prefix.items():
-            if len(group) < 2:
-                continue
-            if vectorized:
-                found = _extend_group(prefix, group, previous, onehot, known, base, min_count, keep)
-            else:
-                found = _extend_group_slowly(group, previous, onehot, min_count)
-            for candidate, count, baskets in found:
-                counts[candidate] = count
-                if keep and baskets is not None:
-                    current[candidate] = baskets
-        previous = current
-    return counts
+    budget = budget or MiningBudget.from_memory(get_settings().memory_limit, max_len)
+    step = budget.block_baskets(onehot.shape[1])
 
+    def blocks() -> Iterator[np.ndarray]:
+        for start in range(0, len(onehot), step):
+            yield onehot[start : start + step]
 
-def _key(itemset: tuple[int, ...], base: int) -> int:
-    key = 0
-    for item in itemset:
-        key = key * base + item
-    return key
-
-
-def _extend_group(
-    prefix: tuple[int, ...],
-    group: list[tuple],
-    previous: dict[tuple, np.ndarray],
-    onehot: np.ndarray,
-    known: np.ndarray,
-    base: int,
-    min_count: int,
-    keep: bool = True,
-) -> list[tuple[tuple, int, np.ndarray | None]]:
-    """The frequent candidates ``prefix + (a, b)`` of one group of frequent itemsets
-    ``prefix + (a,)``: each with its count and the baskets holding it (None unless
-    ``keep``: the last level needs no baskets).
-
-    One matrix product counts every pair of the group at once (the baskets of
-    ``prefix + (a,)`` against those of item ``b``); dropping ``a`` or ``b`` gives an itemset
-    of the group, the other subsets are looked up by key in ``known``.
-    """
-    lasts = np.array([itemset[-1] for itemset in group], dtype=np.int64)
-    held = np.column_stack([previous[itemset] for itemset in group])
-    together = held.T.astype(np.float32) @ onehot[:, lasts].astype(np.float32)  # exact < 2**24
-    first, second = np.triu_indices(len(group), k=1)
-    ok = together[first, second] >= min_count
-    for k in range(len(prefix)):
-        head = _key(prefix[:k] + prefix[k + 1 :], base) * base * base
-        keys = head + lasts[first] * base + lasts[second]
-        at = np.searchsorted(known, keys).clip(max=len(known) - 1)
-        ok &= known[at] == keys
-    return [
-        (
-            (*prefix, int(lasts[i]), int(lasts[j])),
-            int(together[i, j]),
-            held[:, i] & onehot[:, lasts[j]] if keep else None,
-        )
-        for i, j in zip(first[ok], second[ok], strict=True)
-    ]
-
-
-def _extend_group_slowly(
-    group: list[tuple],
-    previous: dict[tuple, np.ndarray],
-    onehot: np.ndarray,
-    min_count: int,
-) -> list[tuple[tuple, int, np.ndarray]]:
-    """As :func:`_extend_group`, a candidate at a time (item numbers too large for keys)."""
-    found = []
-    for i, left in enumerate(group[:-1]):
-        for right in group[i + 1 :]:
-            candidate = (*left, right[-1])
-            subsets = (candidate[:k] + candidate[k + 1 :] for k in range(len(candidate)))
-            if not all(subset in previous for subset in subsets):
-                continue
-            held = previous[left] & onehot[:, right[-1]]
-            count = int(held.sum())
-            if count >= min_count:
-                found.append((candidate, count, held))
-    return found
+    return count_itemsets(blocks, onehot.shape[1], min_count, max_len, budget)
 
 
 def _rules_from_counts(

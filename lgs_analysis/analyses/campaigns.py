@@ -33,6 +33,9 @@ CAMPAIGN_COLUMNS = [
     "gross_spend",
     "net_spend",
     "predicted_clv_12m",
+    "predicted_clv_12m_low",
+    "predicted_clv_12m_high",
+    "p_purchase_90d",
     "segment",
     "previous_segment",
     "group",
@@ -46,6 +49,12 @@ CAMPAIGN_COLUMNS = [
     ],
 ]
 
+_VALUE_COLUMNS = [
+    "predicted_clv_12m",
+    "predicted_clv_12m_low",
+    "predicted_clv_12m_high",
+    "p_purchase_90d",
+]
 Conn = Connection | Engine
 
 
@@ -121,7 +130,8 @@ def build_campaign_list(
     profiles, top_products : DataFrame
         From :func:`fetch_customer_profiles` and :func:`top_products`.
     clv : DataFrame, optional
-        ``customer_id`` and ``predicted_clv_12m``.
+        ``customer_id``, ``predicted_clv_12m`` with its 80% interval
+        (``predicted_clv_12m_low``, ``_high``) and ``p_purchase_90d``.
     previous_segments : Series, optional
         customer_id -> segment a period ago (empty when not scored then, or when there
         is no comparable previous period).
@@ -140,12 +150,10 @@ def build_campaign_list(
     frame = scored.rename(columns={"recency": "recency_days", "frequency": "invoices"})
     frame = frame.merge(profiles, on="customer_id", how="left")
     frame = frame.merge(top_products, on="customer_id", how="left")
-    value = (
-        clv.set_index("customer_id")["predicted_clv_12m"]
-        if clv is not None and not clv.empty
-        else pd.Series(dtype="float64")
-    )
-    frame["predicted_clv_12m"] = frame["customer_id"].map(value).astype("float64")
+    value = clv.set_index("customer_id") if clv is not None else pd.DataFrame()
+    for column in _VALUE_COLUMNS:
+        known = value[column] if column in value else pd.Series(dtype="float64")
+        frame[column] = frame["customer_id"].map(known).astype("float64")
     previous = previous_segments if previous_segments is not None else pd.Series(dtype=object)
     frame["previous_segment"] = frame["customer_id"].map(previous)
     held = groups if groups is not None else pd.Series(dtype=object)

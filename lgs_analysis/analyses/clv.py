@@ -24,7 +24,6 @@ import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
 from ..exceptions import LgsError
-from ..periods import add_months
 from ..warehouse import run_query
 
 __all__ = [
@@ -35,9 +34,12 @@ __all__ = [
     "fetch_clv_summary",
     "fit_clv",
     "expected_purchases",
+    "bgnbd_expected_purchases",
+    "probability_alive",
+    "probability_purchase",
+    "identify_dropout",
     "expected_spend",
     "predict_clv",
-    "check_holdout",
     "sum_clv_by_segment",
 ]
 
@@ -52,8 +54,11 @@ CLV_COLUMNS = [
     "expected_purchases_12m",
     "expected_spend_per_purchase",
     "predicted_clv_12m",
+    "p_purchase_90d",
+    "p_alive",
 ]
 _DAYS_PER_MONTH = 30
+PROBABILITY_DAYS = 90
 
 
 class ClvModelError(LgsError):
@@ -77,21 +82,38 @@ def _dt(day: date) -> datetime:
 
 
 def fetch_clv_summary(
-    conn: Connection | Engine, calibration_end: date, observation_end: date | None = None
+    conn: Connection | Engine,
+    calibration_end: date,
+    observation_end: date | None = None,
+    window_start: date | None = None,
+    probability_end: date | None = None,
 ) -> pd.DataFrame:
     """Per customer, the purchase-day summary before ``calibration_end`` (see the SQL).
+
+    Parameters
+    ----------
+    window_start : date, optional
+        Start of the window just before ``calibration_end`` whose purchases and net spend
+        are counted (``window_frequency``, ``window_net_spend``); none by default.
+    probability_end : date, optional
+        ``bought_by_probability_end`` is 1 for a customer with a purchase day in
+        [calibration_end, probability_end); never by default.
 
     Returns
     -------
     DataFrame
-        Columns :data:`SUMMARY_COLUMNS` and ``holdout_frequency`` (purchase days in
-        [calibration_end, observation_end); 0 without an observation end).
+        Columns :data:`SUMMARY_COLUMNS`, then ``holdout_frequency`` (purchase days in
+        [calibration_end, observation_end); 0 without an observation end),
+        ``holdout_net_spend``, ``bought_by_probability_end``, ``window_frequency`` and
+        ``window_net_spend``.
     """
     raw = run_query(
         conn,
         "analyses/clv_customers",
         calibration_end=_dt(calibration_end),
         observation_end=_dt(observation_end or calibration_end),
+        window_start=_dt(window_start or calibration_end),
+        probability_end=_dt(probability_end or calibration_end),
     )
     return pd.DataFrame(
         {
@@ -101,6 +123,10 @@ def fetch_clv_summary(
             "age": raw["age"].astype("int64"),
             "monetary_value": raw["monetary_value"].astype("float64"),
             "holdout_frequency": raw["holdout_frequency"].astype("int64"),
+            "holdout_net_spend": raw["holdout_net_spend"].astype("float64"),
+            "bought_by_probability_end": raw["bought_by_probability_end"].astype("int64"),
+            "window_frequency": raw["window_frequency"].astype("int64"),
+            "window_net_spend": raw["window_net_spend"].astype("float64"),
         }
     )
 
@@ -205,16 +231,30 @@ def fit_clv(summary: pd.DataFrame) -> ClvFit:
     )
 
 
-def expected_purchases(
-    fit: ClvFit, days: float, frequency: pd.Series, recency: pd.Series, age: pd.Series
-) -> np.ndarray:
-    """BG/NBD expected purchases in the next ``days`` days (Fader et al. 2005, eq. 10)."""
+def _bgnbd_columns(params: np.ndarray) -> tuple[np.ndarray, ...]:
+    """r, alpha, a, b as columns: one row per parameter draw, broadcast over customers."""
+    params = np.asarray(params, dtype="float64")
+    return tuple(params[..., k, None] if params.ndim > 1 else params[k] for k in range(4))
+
+
+def _alive_odds(params: np.ndarray, x, t_x, T) -> np.ndarray:
+    """Odds of having dropped out: a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)."""
+    r, alpha, a, b = _bgnbd_columns(params)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        odds = a / np.maximum(b + x - 1, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x)
+    return np.where(x > 0, odds, 0.0)
+
+
+def bgnbd_expected_purchases(params: np.ndarray, days: float, x, t_x, T) -> np.ndarray:
+    """BG/NBD expected purchases in the next ``days`` (Fader et al. 2005, eq. 10).
+
+    ``params`` is (r, alpha, a, b), or one such row per draw: the result then has one row
+    per draw and one column per customer.
+    """
     from scipy.special import hyp2f1
 
-    r, alpha, a, b = fit.bgnbd
-    x = np.asarray(frequency, dtype="float64")
-    t_x = np.asarray(recency, dtype="float64")
-    T = np.asarray(age, dtype="float64")
+    r, alpha, a, b = _bgnbd_columns(params)
+    x, t_x, T = (np.asarray(v, dtype="float64") for v in (x, t_x, T))
     ratio = (alpha + T) / (alpha + T + days)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         numerator = (
@@ -225,11 +265,75 @@ def expected_purchases(
                 - ratio ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, days / (alpha + T + days))
             )
         )
-        alive_odds = np.where(
-            x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0
-        )
-        value = numerator / (1 + alive_odds)
+        value = numerator / (1 + _alive_odds(params, x, t_x, T))
     return np.clip(np.nan_to_num(value, nan=0.0, posinf=0.0), 0, None)
+
+
+def expected_purchases(
+    fit: ClvFit, days: float, frequency: pd.Series, recency: pd.Series, age: pd.Series
+) -> np.ndarray:
+    """BG/NBD expected purchases in the next ``days`` days (Fader et al. 2005, eq. 10)."""
+    return bgnbd_expected_purchases(fit.bgnbd, days, frequency, recency, age)
+
+
+def probability_alive(fit: ClvFit, frequency, recency, age) -> np.ndarray:
+    """BG/NBD probability that each customer has not dropped out (1 without a repeat)."""
+    x, t_x, T = (np.asarray(v, dtype="float64") for v in (frequency, recency, age))
+    return 1.0 / (1.0 + _alive_odds(fit.bgnbd, x, t_x, T))
+
+
+def probability_purchase(fit: ClvFit, days: float, frequency, recency, age) -> np.ndarray:
+    """BG/NBD probability of at least one purchase in the next ``days`` days.
+
+    A customer still alive keeps buying at a rate drawn from Gamma(r + x, alpha + T) and
+    cannot drop out before buying again, so P(no purchase | alive) = ((alpha + T) /
+    (alpha + T + days))^(r + x); the probability is P(alive) times its complement.
+    """
+    r, alpha, _, _ = fit.bgnbd
+    x, T = (np.asarray(v, dtype="float64") for v in (frequency, age))
+    silent = ((alpha + T) / (alpha + T + days)) ** (r + x)
+    return probability_alive(fit, frequency, recency, age) * (1.0 - silent)
+
+
+def _nbd_log_likelihood(params: np.ndarray, x, age) -> np.ndarray:
+    """Per-customer log-likelihood of BG/NBD without dropout (a -> 0): the NBD."""
+    from scipy.special import gammaln
+
+    r, alpha = params
+    return gammaln(r + x) - gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + age)
+
+
+def identify_dropout(summary: pd.DataFrame, fit: ClvFit) -> dict[str, Any]:
+    """Whether the data identify dropout: a likelihood-ratio test of BG/NBD against the
+    same model where no one drops out (NBD, its limit as a -> 0).
+
+    With a few months of history a fit can put the dropout parameters anywhere along a
+    ridge of equal likelihood (a -> 0, b -> infinity): P(alive) is then about 1 for
+    everyone, whatever their recency. Dropout counts as identified when letting
+    customers drop out improves the log-likelihood significantly: p < 0.01 against a
+    chi-squared with 2 degrees of freedom (a and b; conservative at the boundary a = 0).
+
+    Returns
+    -------
+    dict
+        ``identified`` (bool), ``lr_statistic``, ``p_value``, ``dropout_per_purchase``
+        (a / (a + b), the mean probability of dropping out after a purchase).
+    """
+    from scipy.stats import chi2
+
+    x = summary["frequency"].to_numpy(dtype="float64")
+    age = summary["age"].to_numpy(dtype="float64")
+    start = np.array([fit.params["r"], fit.params["alpha"]])
+    _, nbd_ll = _maximise("NBD", lambda p: _nbd_log_likelihood(p, x, age), start)
+    statistic = max(0.0, 2.0 * (fit.log_likelihood["bgnbd"] - nbd_ll))
+    p_value = float(chi2.sf(statistic, 2))
+    a, b = fit.params["a"], fit.params["b"]
+    return {
+        "identified": bool(p_value < 0.01),
+        "lr_statistic": round(statistic, 3),
+        "p_value": round(p_value, 4),
+        "dropout_per_purchase": float(f"{a / (a + b):.3g}"),
+    }
 
 
 def expected_spend(fit: ClvFit, frequency: pd.Series, monetary_value: pd.Series) -> np.ndarray:
@@ -252,6 +356,7 @@ def predict_clv(
     segments: pd.DataFrame | None = None,
     horizon_months: int = 12,
     monthly_discount_rate: float = 0.01,
+    dropout_identified: bool = False,
 ) -> pd.DataFrame:
     """Predicted value of every customer over ``horizon_months``.
 
@@ -262,7 +367,9 @@ def predict_clv(
     -------
     DataFrame
         Columns :data:`CLV_COLUMNS` (``segment`` from ``segments`` by customer_id, empty
-        when absent); ``predicted_clv_12m`` >= 0, highest first.
+        when absent); ``predicted_clv_12m`` >= 0, highest first; ``p_purchase_90d`` the
+        probability of buying in the next 90 days; ``p_alive`` only when
+        ``dropout_identified`` (see :func:`identify_dropout`), else empty.
     """
     f, r, t = summary["frequency"], summary["recency"], summary["age"]
     spend = expected_spend(fit, f, summary["monetary_value"])
@@ -282,42 +389,11 @@ def predict_clv(
     out["expected_purchases_12m"] = previous
     out["expected_spend_per_purchase"] = spend
     out["predicted_clv_12m"] = np.clip(np.nan_to_num(value), 0, None)
+    out["p_purchase_90d"] = probability_purchase(fit, PROBABILITY_DAYS, f, r, t)
+    out["p_alive"] = probability_alive(fit, f, r, t) if dropout_identified else np.nan
     return out.sort_values(
         ["predicted_clv_12m", "customer_id"], ascending=[False, True], ignore_index=True
     )[CLV_COLUMNS]
-
-
-def check_holdout(
-    conn: Connection | Engine, observation_end: date, holdout_months: int = 3
-) -> dict[str, float]:
-    """Fit on the data before the last ``holdout_months`` and predict those months.
-
-    Returns
-    -------
-    dict
-        ``calibration_end``, ``holdout_days``, ``customers``, ``predicted_purchases``
-        and ``actual_purchases`` (repeat purchase days in the holdout, summed over the
-        calibration customers), and their ratio.
-    """
-    calibration_end = add_months(observation_end, -holdout_months)
-    if observation_end.day != 1:  # keep the holdout exactly holdout_months long
-        calibration_end = calibration_end.replace(day=min(observation_end.day, 28))
-    summary = fetch_clv_summary(conn, calibration_end, observation_end)
-    fit = fit_clv(summary)
-    days = (observation_end - calibration_end).days
-    predicted = expected_purchases(
-        fit, days, summary["frequency"], summary["recency"], summary["age"]
-    )
-    predicted_sum = float(np.nansum(predicted))
-    actual = float(summary["holdout_frequency"].sum())
-    return {
-        "calibration_end": calibration_end.isoformat(),
-        "holdout_days": days,
-        "customers": int(len(summary)),
-        "predicted_purchases": round(predicted_sum, 1),
-        "actual_purchases": actual,
-        "predicted_to_actual": round(predicted_sum / actual, 3) if actual else None,
-    }
 
 
 def sum_clv_by_segment(clv: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:

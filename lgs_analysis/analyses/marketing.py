@@ -18,23 +18,85 @@ from sqlalchemy.engine import Connection
 from ..log import logger
 from ..periods import Period
 from ..warehouse import SideReads
-from . import basket, clv, cohorts, migration, rfm
+from . import basket, clv, clv_holdout, clv_intervals, cohorts, migration, rfm
 from .coverage import DataSpan
 
-__all__ = ["FOCUS_SEGMENTS", "basket_reads", "collect_marketing"]
+__all__ = ["FOCUS_SEGMENTS", "CLV_TABLE_COLUMNS", "basket_reads", "collect_marketing"]
 
 FOCUS_SEGMENTS = ("Champions", "Can't Lose", "Hibernating")
+CLV_TABLE_COLUMNS = [
+    "customer_id",
+    "segment",
+    "predicted_clv_12m",
+    "predicted_clv_12m_low",
+    "predicted_clv_12m_high",
+    "p_purchase_90d",
+    "p_alive",
+]
+
+
+def _no_clv_table() -> pd.DataFrame:
+    return pd.DataFrame(columns=CLV_TABLE_COLUMNS)
+
+
+def _customer_value(
+    conn: Connection, snapshot: date, params: dict[str, Any], scored: pd.DataFrame
+) -> dict[str, Any]:
+    """Fit CLV up to ``snapshot``, predict every customer with an 80% interval, and check
+    the prediction on held-out months against the naive baselines."""
+    summary = clv.fetch_clv_summary(conn, snapshot)
+    fit = clv.fit_clv(summary)
+    dropout = clv.identify_dropout(summary, fit)
+    horizon = int(params["clv_horizon_months"])
+    predicted = clv.predict_clv(
+        summary,
+        fit,
+        scored,
+        horizon_months=horizon,
+        monthly_discount_rate=float(params["clv_monthly_discount_rate"]),
+        dropout_identified=dropout["identified"],
+    )
+    draws = clv_intervals.draw_parameters(summary, fit)
+    values = clv_intervals.draw_values(summary, predicted, draws, horizon)
+    predicted = clv_intervals.add_intervals(predicted, values)
+    by_segment = clv.sum_clv_by_segment(predicted.dropna(subset=["segment"]), rfm.SEGMENT_ORDER)
+    bounds = [
+        clv_intervals.total_interval(values, (predicted["segment"] == name).to_numpy())
+        for name in by_segment["segment"]
+    ]
+    at = by_segment.columns.get_loc("predicted_clv_12m") + 1
+    by_segment.insert(at, "predicted_clv_12m_low", [low for low, _ in bounds])
+    by_segment.insert(at + 1, "predicted_clv_12m_high", [high for _, high in bounds])
+    return {
+        "clv": predicted,
+        "clv_fit": fit,
+        "clv_dropout": dropout,
+        "clv_draws": draws,
+        "clv_total_interval": clv_intervals.total_interval(values),
+        "clv_by_segment": by_segment,
+        "clv_holdout": clv_holdout.evaluate_holdout(
+            conn, snapshot, int(params["clv_holdout_months"])
+        ),
+    }
 
 
 def basket_reads(period: Period, params: dict[str, Any]) -> list[Callable[[Connection], Any]]:
     """The report's three basket reads, independent of its other work: the period's
-    products and baskets, its frequent basket items, and each customer's products over
-    the RFM window. Start them early with :class:`~lgs_analysis.warehouse.SideReads`."""
+    products and baskets, its rules (mined over baskets streamed in bounded blocks), and
+    each customer's products over the RFM window. Start them early with
+    :class:`~lgs_analysis.warehouse.SideReads`."""
     rfm_start = period.lookback_start(int(params["rfm_lookback_months"]))
     return [
         lambda c: basket.fetch_products(c, period.start, period.end),
-        lambda c: basket.fetch_basket_items(
-            c, period.start, period.end, float(params["min_support"])
+        lambda c: basket.mine_warehouse_rules(
+            c,
+            period.start,
+            period.end,
+            min_support=float(params["min_support"]),
+            min_confidence=float(params["min_confidence"]),
+            min_lift=float(params["min_lift"]),
+            max_rules=int(params["max_rules"]),
+            max_len=int(params["max_itemset_size"]),
         ),
         lambda c: basket.fetch_customer_products(c, rfm_start, period.end),
     ]
@@ -86,18 +148,9 @@ def collect_marketing(
     # products and baskets: three independent reads, started early where that helps
     reads = baskets or SideReads(conn, basket_reads(period, params))
     with reads:
-        (products, count_baskets), items, customer_products = reads.results()
+        (products, count_baskets), mined, customer_products = reads.results()
     descriptions = products.set_index("stock_code")["description"]
-    mined = basket.mine_basket_rules(
-        items,
-        count_baskets,
-        descriptions,
-        min_support=float(params["min_support"]),
-        min_confidence=float(params["min_confidence"]),
-        min_lift=float(params["min_lift"]),
-        max_rules=int(params["max_rules"]),
-        max_len=int(params["max_itemset_size"]),
-    )
+    mined = mined.described(descriptions)
     rules = mined.rules
     top_products = basket.rank_top_products(products, int(params["top_products"]))
     segment_products = basket.pick_segment_products(
@@ -105,7 +158,7 @@ def collect_marketing(
     )
     out.update(
         count_baskets=count_baskets,
-        count_frequent_items=int(items["stock_code"].nunique()),
+        count_frequent_items=mined.count_frequent_items,
         count_qualifying_rules=mined.count_rules,
         rules=rules,
         promotion_pairs=basket.select_promotion_pairs(rules, top_n=10),
@@ -154,28 +207,10 @@ def collect_marketing(
     out["cohort_next_month"] = cohorts.next_month_retention(out["cohorts"], exclude=first_month)
 
     # customer value
-    clv_table = pd.DataFrame(columns=["customer_id", "segment", "predicted_clv_12m"])
     out.update(clv=None, clv_fit=None, clv_holdout=None, clv_error=None)
     if snapshot is not None:
         try:
-            summary = clv.fetch_clv_summary(conn, snapshot)
-            fit = clv.fit_clv(summary)
-            predicted = clv.predict_clv(
-                summary,
-                fit,
-                scored,
-                horizon_months=int(params["clv_horizon_months"]),
-                monthly_discount_rate=float(params["clv_monthly_discount_rate"]),
-            )
-            out.update(
-                clv=predicted,
-                clv_fit=fit,
-                clv_by_segment=clv.sum_clv_by_segment(
-                    predicted.dropna(subset=["segment"]), rfm.SEGMENT_ORDER
-                ),
-                clv_holdout=clv.check_holdout(conn, snapshot, int(params["clv_holdout_months"])),
-            )
-            clv_table = predicted[["customer_id", "segment", "predicted_clv_12m"]]
+            out.update(_customer_value(conn, snapshot, params, scored))
         except clv.ClvModelError as exc:
             logger.warning("CLV skipped: %s", exc)
             out["clv_error"] = str(exc)
@@ -191,8 +226,15 @@ def collect_marketing(
         "segment_migration": matrix,
         "at_risk_movers": movers,
         "cohorts": out["cohorts"],
-        "clv": clv_table,
+        "clv": out["clv"][CLV_TABLE_COLUMNS] if out["clv"] is not None else _no_clv_table(),
     }
+    if out["clv_holdout"] is not None:
+        evaluation = out["clv_holdout"]
+        out["tables"].update(
+            clv_holdout=evaluation.scores,
+            clv_calibration=evaluation.calibration,
+            clv_probability_calibration=evaluation.probability_calibration,
+        )
     out["metrics"] = _metrics(out)
     return out
 
@@ -211,15 +253,35 @@ def _metrics(out: dict[str, Any]) -> dict[str, Any]:
     fit = out.get("clv_fit")
     if fit is not None:
         metrics["clv_12m_total"] = round(float(out["clv"]["predicted_clv_12m"].sum()), 2)
+        metrics["clv_12m_interval"] = [round(v, 2) for v in out["clv_total_interval"]]
         metrics["clv_12m_by_segment"] = {
             row.segment: round(float(row.predicted_clv_12m), 2)
             for row in out["clv_by_segment"].itertuples()
         }
+        metrics["clv_12m_by_segment_interval"] = {
+            row.segment: [
+                round(float(row.predicted_clv_12m_low), 2),
+                round(float(row.predicted_clv_12m_high), 2),
+            ]
+            for row in out["clv_by_segment"].itertuples()
+        }
+        evaluation = out["clv_holdout"]
+        metrics["clv_beats_past_rate"] = evaluation.check["comparison"]["beats_past_rate"]
+        metrics["clv_caveat"] = clv_holdout.skill_caveat(evaluation.check)
         metrics["clv_model"] = {
             "params": {k: round(v, 6) for k, v in fit.params.items()},
             "log_likelihood": {k: round(v, 2) for k, v in fit.log_likelihood.items()},
             "customers": fit.customers,
             "repeat_customers": fit.repeat_customers,
-            "holdout": out["clv_holdout"],
+            "dropout": out["clv_dropout"],
+            "interval_draws": {
+                "draws": len(out["clv_draws"].bgnbd),
+                "effective": out["clv_draws"].effective,
+            },
+            "holdout": evaluation.check,
+            "holdout_scores": [
+                {k: (None if pd.isna(v) else v) for k, v in row.items()}
+                for row in evaluation.scores.to_dict("records")
+            ],
         }
     return metrics

@@ -132,6 +132,7 @@ def build_narrative(
     top_shifts: int = 3,
     campaign_readout: pd.DataFrame | None = None,
     campaigns_in_progress: int = 0,
+    clv_caveat: str | None = None,
 ) -> list[str]:
     """The summary as Markdown paragraphs: sales and their change, shifts, actions.
 
@@ -157,7 +158,8 @@ def build_narrative(
         Segment -> recommended action, for the segments the summary names, in order
         (default: Champions, Can't Lose and Hibernating without an action).
     clv_by_segment : DataFrame, optional
-        ``segment``, ``predicted_clv_12m``; adds the predicted value at stake.
+        ``segment``, ``predicted_clv_12m`` (and its 80% interval,
+        ``predicted_clv_12m_low`` and ``_high``); adds the predicted value at stake.
     refunded : DataFrame, optional
         Customers who bought in the RFM window and cancelled everything
         (``gross_spend``).
@@ -168,6 +170,9 @@ def build_narrative(
         last among those measured get a sentence each (all are in the report's section).
     campaigns_in_progress : int
         Campaigns whose window is still open (named, without figures).
+    clv_caveat : str, optional
+        Said after the actions when predicted value did not beat the past-rate baseline
+        (:func:`lgs_analysis.analyses.clv_holdout.skill_caveat`).
 
     Returns
     -------
@@ -210,7 +215,7 @@ def build_narrative(
         return paragraphs
     seg = segments.set_index("segment")
     clv = (
-        clv_by_segment.set_index("segment")["predicted_clv_12m"]
+        clv_by_segment.set_index("segment")
         if clv_by_segment is not None and not clv_by_segment.empty
         else None
     )
@@ -223,10 +228,17 @@ def build_narrative(
             f"{rfm_window_text}"
         )
         if clv is not None and name in clv.index:
-            stake += f", predicted to be worth {_money(float(clv[name]))} over the next 12 months"
+            row = clv.loc[name]
+            stake += f", predicted to be worth {_money(float(row['predicted_clv_12m']))}"
+            if "predicted_clv_12m_low" in row:
+                low, high = row["predicted_clv_12m_low"], row["predicted_clv_12m_high"]
+                stake += f" (80% interval {_money(float(low))} to {_money(float(high))})"
+            stake += " over the next 12 months"
         action = md(campaigns.get(name, ""))
         actions.append(f"{number}. **{md(name)}** ({stake}): {action}")
     paragraphs.append("\n".join(actions))
+    if clv_caveat and clv is not None:
+        paragraphs.append(md(clv_caveat))
     return paragraphs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from email.utils import formataddr, getaddresses
 from pathlib import Path
@@ -16,6 +17,9 @@ from ..log import logger
 __all__ = ["DeliveryConfig", "load_delivery_config", "address_of"]
 
 
+# bounds of the retry: at most 10 tries, each wait doubling from the backoff up to 60 s
+MAX_ATTEMPTS = (1, 10)
+RETRY_BACKOFF_SECONDS = (0.0, 60.0)
 _CONFIG_KEYS = {
     "sender": str,
     "recipients": list,
@@ -128,8 +132,14 @@ def load_delivery_config(params_dir: Path | None = None) -> DeliveryConfig:
         raise ConfigError(f"{path}: 'recipients' must list at least one address")
     attempts = int(data.get("max_attempts", DeliveryConfig.max_attempts))
     backoff = float(data.get("retry_backoff_seconds", DeliveryConfig.retry_backoff_seconds))
-    if attempts < 1 or backoff < 0:
-        raise ConfigError(f"{path}: max_attempts must be >= 1 and retry_backoff_seconds >= 0")
+    low, high = MAX_ATTEMPTS
+    if not low <= attempts <= high:
+        raise ConfigError(f"{path}: max_attempts={attempts!r} must be from {low} to {high}")
+    low_s, high_s = RETRY_BACKOFF_SECONDS
+    if not (math.isfinite(backoff) and low_s <= backoff <= high_s):
+        raise ConfigError(
+            f"{path}: retry_backoff_seconds={backoff!r} must be from {low_s:g} to {high_s:g}"
+        )
     return DeliveryConfig(
         sender=_check_address(data["sender"], f"{path}: sender"),
         recipients=recipients,

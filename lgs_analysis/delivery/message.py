@@ -256,7 +256,13 @@ def _action_lines(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
         if a.get("held_out"):
             stake += f", {format_count(a.get('held_out'))} held out"
         if not is_missing(a.get("predicted_clv_12m")):
-            stake += f", predicted {format_money(a.get('predicted_clv_12m'))} over 12 months"
+            stake += f", predicted {format_money(a.get('predicted_clv_12m'))}"
+            if not is_missing(a.get("predicted_clv_12m_low")):
+                stake += (
+                    f" (80% interval {format_money(a.get('predicted_clv_12m_low'))} to "
+                    f"{format_money(a.get('predicted_clv_12m_high'))})"
+                )
+            stake += " over 12 months"
         out.append((str(a.get("segment", "")), stake, str(a.get("action", ""))))
     return out
 
@@ -268,10 +274,13 @@ def _readout(metrics: dict[str, Any]) -> dict[str, Any]:
 def _summary(metrics: dict[str, Any]) -> list[str]:
     """The narrative's paragraphs but the actions and the campaigns (sections of their own)."""
     skip = _readout(metrics).get("narrative")
+    caveat = metrics.get("clv_caveat")  # shown with the actions instead
     return [
         p
         for p in metrics.get("narrative") or []
-        if not p.startswith("Recommended") and (not skip or p != skip)
+        if not p.startswith("Recommended")
+        and (not skip or p != skip)
+        and not (caveat and p.startswith("Caution:"))
     ]
 
 
@@ -392,6 +401,8 @@ def _plain_body(metrics: dict[str, Any], version: str, note: str, attachments: l
         lines += ["", "What to do, segment by segment", ""]
         for segment, stake, action in actions:
             lines.append(f"  * {segment} ({stake}): {action}")
+        if metrics.get("clv_caveat"):
+            lines += ["", str(metrics["clv_caveat"])]
     readout = _readout_blocks(metrics)
     if readout:
         lines += ["", "Did the campaigns work?", ""]
@@ -501,6 +512,8 @@ def _html_body(
                 f'<span style="color:#52606d;font-size:13px;">({html_text(stake)})</span><br>'
                 f"{html_text(action)}</p>"
             )
+        if metrics.get("clv_caveat"):
+            parts.append(f"<p {_MUTED}><b>{html_text(metrics['clv_caveat'])}</b></p>")
     readout = _readout_blocks(metrics)
     if readout:
         parts.append(f"<h2 {_H2}>Did the campaigns work?</h2>")

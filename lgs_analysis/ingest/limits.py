@@ -17,36 +17,34 @@ from typing import IO
 
 from ..exceptions import DataValidationError
 
-__all__ = ["max_line_bytes", "scan_text", "check_xlsx_expansion"]
+__all__ = ["max_line_bytes", "scan_text", "check_xlsx_expansion", "UTF8_WITH_ERRORS"]
 
 _BLOCK = 1 << 20
 _DEFAULT_MAX_LINE = 1 << 20  # 1 MB: a retail line is about 100 bytes
 _DEFAULT_XLSX_RATIO = 50
 _DEFAULT_XLSX_BYTES = 2 << 30  # 2 GiB of XML
+# the most each may be set to: a line is held whole in memory, XLSX XML is streamed
+_MOST_LINE = 256 << 20
+_MOST_XLSX_RATIO = 1_000
+_MOST_XLSX_BYTES = 64 << 30
 
 
-def _setting(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        from ..exceptions import ConfigError
+def _setting(name: str, default: int, most: int) -> int:
+    from ..config import bounded_number
 
-        raise ConfigError(f"{name}={raw!r} must be a whole number of bytes above 0")
-    return value
+    return int(bounded_number(name, os.environ.get(name), default, (1, most)))
 
 
 def max_line_bytes() -> int:
     """The longest physical line a text source may have (``LGS_MAX_LINE_BYTES``, 1 MB)."""
-    return _setting("LGS_MAX_LINE_BYTES", _DEFAULT_MAX_LINE)
+    return _setting("LGS_MAX_LINE_BYTES", _DEFAULT_MAX_LINE, _MOST_LINE)
 
 
 def _open(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+UTF8_WITH_ERRORS = "utf-8 with errors"  # UTF-8 but for some lines: those are quarantined
 
 
 def scan_text(path: Path) -> str:
@@ -55,9 +53,12 @@ def scan_text(path: Path) -> str:
     Returns
     -------
     str
-        ``"utf-8"`` when every byte of the file is UTF-8, else ``"cp1252"`` (Windows-1252,
-        what Excel on Windows writes), or ``"latin-1"`` when the file holds bytes that
-        Windows-1252 leaves undefined. Decided for the whole file, never per chunk.
+        ``"utf-8"`` when every byte of the file is UTF-8; :data:`UTF8_WITH_ERRORS` when
+        its valid multi-byte UTF-8 characters outnumber its invalid byte sequences (a
+        UTF-8 file with a few damaged lines: they are quarantined, the rest stays UTF-8);
+        else ``"cp1252"`` (Windows-1252, what Excel on Windows writes), or ``"latin-1"``
+        when the file holds bytes that Windows-1252 leaves undefined. Decided for the
+        whole file, never per chunk.
 
     Raises
     ------
@@ -66,18 +67,19 @@ def scan_text(path: Path) -> str:
         or the file cannot be read (a corrupt gzip stream, for example).
     """
     cap = max_line_bytes()
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    is_utf8, cp1252_ok = True, True
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    cp1252_ok = True
+    invalid = multibyte = 0  # invalid UTF-8 sequences, valid non-ASCII characters
     line, run = 1, 0  # current physical line and its bytes so far
     try:
         with _open(path) as fh:
             while block := fh.read(_BLOCK):
-                if is_utf8:
-                    try:
-                        utf8.decode(block)
-                    except UnicodeDecodeError:
-                        is_utf8 = False
-                if not is_utf8 and cp1252_ok:
+                text = utf8.decode(block)
+                if not text.isascii():
+                    bad = text.count("\ufffd") - block.count(b"\xef\xbf\xbd")  # not U+FFFD itself
+                    invalid += bad
+                    multibyte += len(text) - len(text.encode("ascii", "ignore")) - bad
+                if cp1252_ok:
                     cp1252_ok = not any(b in block for b in (b"\x81", b"\x8d", b"\x8f", b"\x90"))
                     cp1252_ok = cp1252_ok and b"\x9d" not in block
                 start = 0
@@ -94,14 +96,13 @@ def scan_text(path: Path) -> str:
                     "a retail line is about 100 bytes, so this is not a retail file or it is "
                     "corrupt; nothing was loaded"
                 )
-            if is_utf8:
-                utf8.decode(b"", final=True)
-    except UnicodeDecodeError:  # a multi-byte character cut off at the end of the file
-        is_utf8 = False
+            invalid += utf8.decode(b"", final=True).count("\ufffd")  # a cut-off character
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataValidationError(f"{path}: cannot read the file: {exc}") from exc
-    if is_utf8:
+    if not invalid:
         return "utf-8"
+    if multibyte > invalid:
+        return UTF8_WITH_ERRORS
     return "cp1252" if cp1252_ok else "latin-1"
 
 
@@ -117,9 +118,10 @@ def check_xlsx_expansion(path: Path) -> None:
         Past ``LGS_MAX_XLSX_RATIO`` (50) times the file's size or ``LGS_MAX_XLSX_BYTES``
         (2 GiB), whichever is smaller, or if the file is not a readable zip.
     """
-    ratio = _setting("LGS_MAX_XLSX_RATIO", _DEFAULT_XLSX_RATIO)
+    ratio = _setting("LGS_MAX_XLSX_RATIO", _DEFAULT_XLSX_RATIO, _MOST_XLSX_RATIO)
     cap = min(
-        ratio * max(path.stat().st_size, 1), _setting("LGS_MAX_XLSX_BYTES", _DEFAULT_XLSX_BYTES)
+        ratio * max(path.stat().st_size, 1),
+        _setting("LGS_MAX_XLSX_BYTES", _DEFAULT_XLSX_BYTES, _MOST_XLSX_BYTES),
     )
     total = 0
     try:

@@ -17,6 +17,7 @@ folder of Parquet files the reason names the file.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -36,13 +37,22 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy.engine import Engine
 
+from ..escape import terminal_text
 from ..exceptions import DataValidationError
 from ..log import logger
 from ..progress import Progress
-from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine
+from ..warehouse import RETAIL_COLUMNS, describe_target, get_engine, run_query
 from .batches import LoadResult, load_batch
-from .limits import check_xlsx_expansion, scan_text
-from .validate import QUARANTINE_COLUMNS, RETAIL_SCHEMA, canonical_columns, validate_rows
+from .limits import UTF8_WITH_ERRORS, check_xlsx_expansion, scan_text
+from .validate import (
+    MONTH_FIRST,
+    QUARANTINE_COLUMNS,
+    RETAIL_SCHEMA,
+    DateOrder,
+    DecimalMark,
+    canonical_columns,
+    validate_rows,
+)
 
 __all__ = ["SUPPORTED_FORMATS", "detect_format", "load_file"]
 
@@ -144,13 +154,40 @@ def _load(engine: Engine, source: _Source, fingerprint: str, progress: bool) -> 
                 shown.update(good.num_rows + len(rejected))
                 yield good, rejected
 
-        return load_batch(
+        result = load_batch(
             engine,
             source_kind="file",
             source_name=str(source.path.resolve()),
             fingerprint=fingerprint,
             chunks=chunks(),
         )
+    if not result.skipped and result.count_loaded == 0:
+        raise _nothing_loaded(engine, source.path, result)
+    return result
+
+
+def _nothing_loaded(engine: Engine, path: Path, result: LoadResult) -> DataValidationError:
+    """The error of a real file that loaded no line: it names the commonest reasons.
+
+    Its quarantined rows stay (batch recorded), and the warehouse, which now has a real
+    batch, is never given demo data (:func:`lgs_analysis.ingest.demo.ensure_data`).
+    """
+    name = terminal_text(str(path))
+    if result.count_read == 0:
+        return DataValidationError(
+            f"{name}: no data row after the header: nothing was loaded. A real file that "
+            "loads nothing is an error, and the warehouse will not fall back to demo data"
+        )
+    reasons = run_query(engine, "ingest/quarantine_reasons", batch_id=result.batch_id)
+    said = "; ".join(
+        f"{int(r.count_rows):,} x {r.reason} (first at line {int(r.first_line_no):,})"
+        for r in reasons.head(3).itertuples()
+    )
+    return DataValidationError(
+        f"{name}: every one of its {result.count_read:,} rows was quarantined (batch "
+        f"{result.batch_id}): {terminal_text(said)}. Nothing was loaded, and the warehouse "
+        "will not fall back to demo data; fix the file and load it again"
+    )
 
 
 def _hash_file(path: Path) -> str:
@@ -299,6 +336,9 @@ def _read_delimited(
     encoding: str = "utf8",
     skip_rows: int = 0,
     decode: Callable[[pa.Array], pa.Array] | None = None,
+    date_order: str = MONTH_FIRST,
+    decimal_comma: bool = False,
+    replaced: bool = False,
 ) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
     """Stream delimited text as validated (good, rejected) chunks."""
     generated = [f"c{i}" for i in range(len(names))]
@@ -343,7 +383,13 @@ def _read_delimited(
             batch = pa.RecordBatch.from_arrays(
                 [decode(c) for c in batch.columns], names=batch.schema.names
             )
-        good, rejected = validate_rows(batch.to_pandas(), lines)
+        good, rejected = validate_rows(
+            batch.to_pandas(),
+            lines,
+            date_order=date_order,
+            decimal_comma=decimal_comma,
+            replaced=replaced,
+        )
         if placed:
             rejected = _merge_rejected(rejected, _unparseable(placed, placed_lines))
         yield good, rejected
@@ -371,7 +417,14 @@ class _CsvSource(_Source):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.encoding = encoding = scan_text(path)  # one encoding for the whole file
-        if encoding != "utf-8":
+        self.replaced = encoding == UTF8_WITH_ERRORS
+        if self.replaced:
+            self.encoding = encoding = "utf-8"
+            logger.warning(
+                "%s is UTF-8 but for some lines: those are quarantined (not valid UTF-8)",
+                terminal_text(path.name),
+            )
+        elif encoding != "utf-8":
             logger.info("%s is not UTF-8; reading it as %s", path.name, encoding)
         with _open_binary(path) as fh:
             try:
@@ -386,9 +439,51 @@ class _CsvSource(_Source):
         if positions is None:
             raise _missing_columns_error(path, "", self.names)
         self.positions = positions
+        self.date_order, self.decimal_comma = self._scan_dialect()
+
+    def _scan_dialect(self) -> tuple[str, bool]:
+        """The file's date order and whether its prices use a decimal comma, decided from
+        the whole file in one streamed pass over those two columns."""
+        order, comma = DateOrder(), DecimalMark()
+        columns = [f"c{self.positions['invoice_date']}", f"c{self.positions['unit_price']}"]
+        encoding = "utf8" if self.encoding == "utf-8" else self.encoding
+        try:
+            with self._open() as fh:
+                reader = pacsv.open_csv(
+                    fh,
+                    read_options=pacsv.ReadOptions(
+                        block_size=_BLOCK_BYTES,
+                        column_names=[f"c{i}" for i in range(len(self.names))],
+                        skip_rows=1,
+                        encoding=encoding,
+                    ),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=self.delimiter,
+                        newlines_in_values=True,
+                        invalid_row_handler=lambda _row: "skip",
+                    ),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types=dict.fromkeys(columns, pa.string()),
+                        include_columns=columns,
+                    ),
+                )
+                for batch in reader:
+                    order.see(batch.column(0).to_pandas())
+                    comma.see(batch.column(1).to_pandas())
+        except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
+            raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
+        where = terminal_text(str(self.path))
+        return order.decide(where), comma.decide(where, self.delimiter)
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[IO[bytes]]:
+        """The file's bytes; in a UTF-8 file with damaged lines, their invalid sequences
+        become U+FFFD, so those rows parse and are quarantined."""
+        with _open_binary(self.path) as raw:
+            yield io.BufferedReader(_Utf8Replacing(raw)) if self.replaced else raw
 
     def chunks(self) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
-        with _open_binary(self.path) as fh:
+        with self._open() as fh:
             try:
                 yield from _read_delimited(
                     fh,
@@ -399,12 +494,39 @@ class _CsvSource(_Source):
                     null_values=[""],
                     encoding="utf8" if self.encoding == "utf-8" else self.encoding,
                     skip_rows=1,
+                    date_order=self.date_order,
+                    decimal_comma=self.decimal_comma,
+                    replaced=self.replaced,
                 )
             except (pa.ArrowInvalid, OSError, EOFError, UnicodeError) as exc:
                 raise DataValidationError(f"{self.path}: cannot read as CSV: {exc}") from exc
 
 
 # --- the OLTP SQL dump -------------------------------------------------------------------
+
+
+class _Utf8Replacing(io.RawIOBase):
+    """A UTF-8 byte stream whose invalid sequences are replaced by U+FFFD, so the lines
+    around them parse; validation quarantines the rows holding one."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.pending = b""
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending and not self.done:
+            block = self.raw.read(_BLOCK_BYTES)
+            self.done = not block
+            self.pending = self.decoder.decode(block, final=self.done).encode("utf-8")
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
 
 
 class _CopyData(io.RawIOBase):
@@ -469,6 +591,11 @@ class _SqlSource(_Source):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.encoding = scan_text(path)
+        if self.encoding == UTF8_WITH_ERRORS:  # pg_dump writes UTF-8: damage is refused
+            raise DataValidationError(
+                f"{terminal_text(str(path))}: the SQL dump is UTF-8 but for some bytes that "
+                "are not: it is damaged; nothing was loaded. Dump it again"
+            )
         found: list[str] = []
         with _open_binary(path) as fh:
             try:

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import get_settings
+from ..exceptions import DataValidationError
 from ..warehouse import RETAIL_COLUMNS
 
 __all__ = [
@@ -24,6 +25,11 @@ __all__ = [
     "validate_rows",
     "canonical_columns",
     "parse_dates",
+    "DateOrder",
+    "DecimalMark",
+    "DAY_FIRST",
+    "MONTH_FIRST",
+    "SHOP_TIMEZONE",
 ]
 
 RETAIL_SCHEMA = pa.schema(
@@ -81,15 +87,146 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype("string").str.strip() == "")
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
+MONTH_FIRST, DAY_FIRST = "month-first", "day-first"
+# the shop's local time: a date written with a timezone (2011-11-05T10:00:00Z, +05:00) is
+# converted to it; a date without one is already in it
+SHOP_TIMEZONE = "Europe/London"
+_ZONED = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+_SLASHED = r"^\s*(\d{1,2})/(\d{1,2})/\d{2,4}\b"
+_SLASH_FORMATS = {
+    MONTH_FIRST: ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y"),
+    DAY_FIRST: ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y"),
+}
+
+
+def parse_dates(values: pd.Series, order: str = MONTH_FIRST) -> pd.Series:
+    """Dates as the shop's wall-clock time (``datetime64[us]``); NaT where unreadable.
+
+    ISO dates (``2011-11-05 10:00``) are read as they are; one written with a timezone
+    (``Z``, ``+05:00``) is converted to :data:`SHOP_TIMEZONE` (Europe/London, summer
+    time included). Dates with slashes are read in ``order`` (:data:`MONTH_FIRST`, as
+    the UCI file writes ``12/1/2010 8:26``, or :data:`DAY_FIRST`), decided once per
+    file (:class:`DateOrder`), never per value.
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dtype, "tz", None) is not None:
+            values = values.dt.tz_convert(SHOP_TIMEZONE).dt.tz_localize(None)
         return values.astype("datetime64[us]")
     text = values.astype("string").str.strip()
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    missing = parsed.isna() & text.notna()
-    if missing.any():  # the original UCI file writes 12/1/2010 8:26
-        parsed[missing] = pd.to_datetime(text[missing], format="%m/%d/%Y %H:%M", errors="coerce")
+    zoned = text.str.contains(_ZONED, regex=True).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    if (~zoned).any():
+        plain = pd.to_datetime(text[~zoned], format="ISO8601", errors="coerce")
+        parsed[~zoned] = plain.astype("datetime64[us]")
+    if zoned.any():
+        moved = pd.to_datetime(text[zoned], format="ISO8601", errors="coerce", utc=True)
+        parsed[zoned] = moved.dt.tz_convert(SHOP_TIMEZONE).dt.tz_localize(None)
+    for form in _SLASH_FORMATS[order]:
+        missing = parsed.isna() & text.notna()
+        if not missing.any():
+            break
+        parsed[missing] = pd.to_datetime(text[missing], format=form, errors="coerce")
     return parsed.astype("datetime64[us]")
+
+
+class DateOrder:
+    """Decides, for a whole file, whether its slashed dates are day-first or month-first.
+
+    A date such as ``13/11/2011`` can only be day-first, ``11/13/2011`` only month-first;
+    ``05/11/2011`` could be either. :meth:`see` every date of the file, then
+    :meth:`decide`: the order the unambiguous dates show, never a mix.
+    """
+
+    def __init__(self) -> None:
+        self.day_first: tuple[int, str] | None = None  # (count, first example)
+        self.month_first: tuple[int, str] | None = None
+        self.ambiguous: str | None = None
+
+    def see(self, values: pd.Series) -> None:
+        """Take the evidence of some dates (text)."""
+        parts = values.astype("string").str.extract(_SLASHED).dropna()
+        if parts.empty:
+            return
+        first, second = parts[0].astype(int), parts[1].astype(int)
+        text = values.loc[parts.index].astype("string")
+        for name, mask in (
+            ("day_first", (first > 12) & (second <= 12)),
+            ("month_first", (second > 12) & (first <= 12)),
+        ):
+            if mask.any():
+                count, example = getattr(self, name) or (0, str(text[mask].iloc[0]))
+                setattr(self, name, (count + int(mask.sum()), example))
+        either = (first <= 12) & (second <= 12) & (first != second)
+        if self.ambiguous is None and either.any():
+            self.ambiguous = str(text[either].iloc[0])
+
+    def decide(self, where: str) -> str:
+        """:data:`DAY_FIRST` or :data:`MONTH_FIRST` (month-first when no date needs one).
+
+        Raises
+        ------
+        DataValidationError
+            If the file writes dates both ways, or only in ways that could be either.
+        """
+        if self.day_first and self.month_first:
+            raise DataValidationError(
+                f"{where}: dates are written both day-first ({self.day_first[0]:,}, such "
+                f"as {self.day_first[1]!r}) and month-first ({self.month_first[0]:,}, such "
+                f"as {self.month_first[1]!r}): the file mixes two orders, so no slashed "
+                "date can be trusted. Nothing was loaded"
+            )
+        if self.day_first:
+            return DAY_FIRST
+        if self.month_first or self.ambiguous is None:
+            return MONTH_FIRST
+        raise DataValidationError(
+            f"{where}: cannot tell whether dates such as {self.ambiguous!r} are day-first "
+            "or month-first: no date in the file has a day above 12. Nothing was loaded; "
+            "write the dates as YYYY-MM-DD"
+        )
+
+
+_COMMA_DECIMAL = r"^\s*[-+]?\d+,\d+\s*$"
+_DOT_DECIMAL = r"^\s*[-+]?\d+\.\d+\s*$"
+
+
+class DecimalMark:
+    """Decides, for a whole file, whether its prices are written with a decimal comma
+    (``2,55``, as a semicolon-separated European export writes them) or a point."""
+
+    def __init__(self) -> None:
+        self.comma: str | None = None
+        self.point: str | None = None
+
+    def see(self, values: pd.Series) -> None:
+        """Take the evidence of some prices (text)."""
+        text = values.astype("string").dropna()
+        if self.comma is None and (found := text[text.str.match(_COMMA_DECIMAL)]).size:
+            self.comma = str(found.iloc[0])
+        if self.point is None and (found := text[text.str.match(_DOT_DECIMAL)]).size:
+            self.point = str(found.iloc[0])
+
+    def decide(self, where: str, delimiter: str) -> bool:
+        """True when the prices use a decimal comma.
+
+        Raises
+        ------
+        DataValidationError
+            If the file writes prices both ways (``2,55`` and ``2.55``).
+        """
+        if self.comma is None:
+            return False
+        if self.point is not None:
+            kind = _DELIMITERS.get(delimiter, "delimited")
+            raise DataValidationError(
+                f"{where}: prices are written both with a decimal comma ({self.comma!r}) and "
+                f"a decimal point ({self.point!r}) in this {kind} file: the dialect cannot "
+                "be decided. Nothing was loaded"
+            )
+        return True
+
+
+_DELIMITERS = {",": "comma-separated", ";": "semicolon-separated", "\t": "tab-separated"}
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -119,19 +256,26 @@ def _loses_precision(price: pd.Series) -> pd.Series:
     return pd.Series(off & np.isfinite(scaled), index=price.index)
 
 
-def _has_nul(frame: pd.DataFrame) -> pd.Series:
+def _holds(frame: pd.DataFrame, columns: list[str], text: str) -> pd.Series:
     found = pd.Series(False, index=frame.index)
-    for column in _TEXT_COLUMNS:
+    for column in columns:
         values = frame[column]
         if values.dtype == object or pd.api.types.is_string_dtype(values):
-            found |= values.astype("string").str.contains("\x00", regex=False).fillna(False)
+            found |= values.astype("string").str.contains(text, regex=False).fillna(False)
     return found
+
+
+def _has_nul(frame: pd.DataFrame) -> pd.Series:
+    return _holds(frame, _TEXT_COLUMNS, "\x00")
 
 
 def validate_rows(
     frame: pd.DataFrame,
     line_numbers: np.ndarray | pd.Series,
     bounds: tuple[datetime, datetime] | None = None,
+    date_order: str = MONTH_FIRST,
+    decimal_comma: bool = False,
+    replaced: bool = False,
 ) -> tuple[pa.Table, pd.DataFrame]:
     """Split source rows into loadable rows and quarantined rows.
 
@@ -143,6 +287,13 @@ def validate_rows(
         The source line (or row) number of each row, for the quarantine.
     bounds : (datetime, datetime), optional
         Plausible dates (default: :func:`date_bounds`).
+    date_order : str (default: month-first)
+        How the file writes slashed dates (:class:`DateOrder`).
+    decimal_comma : bool (default: False)
+        The file writes prices as ``2,55`` (:class:`DecimalMark`).
+    replaced : bool (default: False)
+        The file is UTF-8 but for some lines, whose invalid bytes were replaced by
+        U+FFFD: rows holding one are quarantined ("not valid UTF-8").
 
     Returns
     -------
@@ -165,8 +316,11 @@ def validate_rows(
     invoice = frame["invoice_no"].astype("string").str.strip()
     stock = frame["stock_code"].astype("string").str.strip()
     quantity = _numbers(frame["quantity"])
-    dates = parse_dates(frame["invoice_date"])
-    price = _numbers(frame["unit_price"])
+    dates = parse_dates(frame["invoice_date"], date_order)
+    price_text = frame["unit_price"]
+    if decimal_comma:
+        price_text = price_text.astype("string").str.replace(",", ".", regex=False)
+    price = _numbers(price_text)
     customer_raw = frame["customer_id"]
     customer = _numbers(customer_raw)
 
@@ -175,6 +329,12 @@ def validate_rows(
     def flag(mask: pd.Series, text: str) -> None:
         reason[mask & reason.isna()] = text
 
+    if replaced:
+        flag(
+            _holds(frame, RETAIL_COLUMNS, "\ufffd"),
+            "not valid UTF-8: the line holds bytes that are not UTF-8 (shown as U+FFFD) in a "
+            "file that is UTF-8 elsewhere",
+        )
     flag(_has_nul(frame), "text contains a NUL byte")
     flag(_blank(invoice), "missing invoice_no")
     flag(_blank(stock), "missing stock_code")

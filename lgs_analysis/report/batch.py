@@ -25,11 +25,12 @@ from typing import Any
 from ..config import get_settings
 from ..escape import terminal_text
 from ..exceptions import BatchError, LgsError
+from ..log import logger
 from ..periods import Period, expand_periods
 from ..progress import Progress
 from .build import build_report, prepare_warehouse
 
-__all__ = ["PeriodOutcome", "BatchResult", "build_reports", "default_jobs"]
+__all__ = ["PeriodOutcome", "BatchResult", "build_reports", "cap_jobs", "default_jobs"]
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,41 @@ class BatchResult:
         return "\n".join(lines)
 
 
+# what one worker may hold: the worker and its report kernel on the real data's year
+# (measured about 0.5 GB together), with room for a larger shop's per-customer tables
+WORKER_BYTES = 1024**3
+
+
 def default_jobs() -> int:
     """One worker per core this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def cap_jobs(requested: int | None, periods: int, memory_limit: int) -> tuple[int, str]:
+    """The workers a batch starts, and why fewer than ``requested`` (``""`` if not).
+
+    Never more than the cores, than ``LGS_MEMORY_LIMIT`` holds at :data:`WORKER_BYTES`
+    each (at least one), or than the periods. ``requested`` None means one per core.
+    """
+    cores = default_jobs()
+    by_memory = max(1, memory_limit // WORKER_BYTES)
+    wanted = requested or cores
+    jobs = max(1, min(wanted, cores, by_memory, periods))
+    if jobs >= min(wanted, periods):
+        return jobs, ""
+    reasons = []
+    if wanted > cores:
+        reasons.append(f"{cores} core{'s' if cores != 1 else ''}")
+    if wanted > by_memory:
+        reasons.append(
+            f"LGS_MEMORY_LIMIT={memory_limit / 1024**3:.1f} GB holds {by_memory} "
+            f"worker{'s' if by_memory != 1 else ''} of {WORKER_BYTES / 1024**3:.0f} GB"
+        )
+    asked = f"JOBS={requested}" if requested else f"one worker per core ({cores})"
+    return jobs, f"{asked} capped to {jobs} worker{'s' if jobs != 1 else ''}: {', '.join(reasons)}"
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -159,7 +189,8 @@ def build_reports(
     overrides, force, template
         As for :func:`build_report`, for every period.
     jobs : int, optional
-        Worker processes (default: one per core); never more than the periods.
+        Worker processes (default: one per core); never more than the cores, the
+        periods or ``LGS_MEMORY_LIMIT`` holds (:func:`cap_jobs`, which a warning names).
     progress : bool (default: True)
         Show reports done out of total with the time left.
 
@@ -179,8 +210,10 @@ def build_reports(
 
     chosen = expand_periods(periods) if isinstance(periods, str) else list(periods)
     labels = [p.label for p in chosen]
-    jobs = max(1, min(jobs or default_jobs(), len(labels)))
     settings = get_settings()
+    jobs, capped = cap_jobs(jobs, len(labels), settings.memory_limit)
+    if capped:
+        logger.warning("%s", capped)
     started = time.perf_counter()
     prepare_warehouse(settings.database_url)  # the batch's only write, before the workers
     outcomes: dict[str, PeriodOutcome] = {}

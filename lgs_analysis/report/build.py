@@ -151,6 +151,10 @@ def _execute(
                 f"{exc.evalue}. Nothing was published; free space or fix the folder's "
                 "permissions (or set LGS_REPORTS_DIR), then run again"
             ) from None
+        if exc.ename == "ParameterError":  # e.g. a min_support past what the mining holds
+            raise ParameterError(
+                f"report {period.label}: {exc.evalue}. Nothing was published"
+            ) from None
         kept = keep_failed(executed, reports_dir, period.label)
         if exc.ename == MemoryLimitError.__name__:  # the kernel's query did not fit
             raise MemoryLimitError(

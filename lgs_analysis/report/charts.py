@@ -36,6 +36,7 @@ __all__ = [
     "plot_segment_value",
     "plot_migration",
     "plot_retention",
+    "plot_clv_calibration",
 ]
 
 NAVY, SKY, TEAL, AMBER, RED, GREY = "#0b3954", "#a9cbe6", "#087e8b", "#e69500", "#c0392b", "#9e9e9e"
@@ -395,4 +396,26 @@ def plot_retention(cohorts: pd.DataFrame) -> Figure:
     ax.set_title("Share of each cohort active per month")
     ax.spines[:].set_visible(False)
     fig.tight_layout()
+    return fig
+
+
+def plot_clv_calibration(calibration: pd.DataFrame, days: int) -> Figure:
+    """Mean predicted against mean actual holdout spend per decile of predicted spend."""
+    fig, ax = _subplots(figsize=(9, 3.4))
+    x = np.arange(len(calibration))
+    ax.bar(x - 0.2, calibration["mean_predicted_spend"], width=0.4, color=SKY)
+    ax.bar(x + 0.2, calibration["mean_actual_spend"], width=0.4, color=NAVY)
+    ax.set_xticks(x, [str(d) for d in calibration["decile"]])
+    ax.set_xlabel("tenth of customers by predicted spend (1 = lowest, 10 = highest)")
+    ax.yaxis.set_major_formatter(_MONEY_AXIS)
+    ax.set_title(f"Predicted and actual net spend per customer over the {days} days held out")
+    handles = [
+        Patch(facecolor=SKY, label="predicted (mean)"),
+        Patch(facecolor=NAVY, label="actual (mean)"),
+    ]
+    ax.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8.5
+    )
+    # fixed margins: tight_layout would draw the figure once more just to measure it
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.3)
     return fig

@@ -123,6 +123,9 @@ def check_period_has_data(conn: Connection | Engine, period: Period) -> dict[str
     return summary
 
 
+_VALUE = ["predicted_clv_12m", "predicted_clv_12m_low", "predicted_clv_12m_high"]
+
+
 def _actions(
     segments: pd.DataFrame,
     actions: dict[str, Action],
@@ -137,9 +140,9 @@ def _actions(
         else pd.Series(dtype="int64")
     )
     value = (
-        clv_by_segment.set_index("segment")["predicted_clv_12m"]
+        clv_by_segment.set_index("segment")
         if clv_by_segment is not None and not clv_by_segment.empty
-        else pd.Series(dtype="float64")
+        else pd.DataFrame(columns=_VALUE)
     )
     rows = []
     for seg in segments.itertuples():
@@ -149,7 +152,10 @@ def _actions(
                 "segment": seg.segment,
                 "customers": int(seg.customers),
                 "revenue": round(float(seg.revenue), 2),
-                "predicted_clv_12m": round(float(value.get(seg.segment, float("nan"))), 2),
+                **{
+                    column: round(float(value[column].get(seg.segment, float("nan"))), 2)
+                    for column in _VALUE
+                },
                 "action": action.action,
                 "email_list": bool(action.email_list),
                 "list_file": f"tables/{campaign_file(seg.segment)}" if seg.customers else "",
@@ -412,6 +418,7 @@ def narrative_inputs(data: ReportData) -> dict[str, Any]:
             row.segment: row.action for row in data.actions.itertuples() if row.email_list
         },
         "clv_by_segment": x.get("clv_by_segment"),
+        "clv_caveat": (x.get("metrics") or {}).get("clv_caveat"),
         "refunded": data.refunded,
         "monetary_rule": str(data.params["rfm_monetary"]),
         "campaign_readout": x["campaigns"]["readout"],
@@ -495,6 +502,8 @@ def report_metrics(data: ReportData) -> dict[str, Any]:
                     "customers",
                     "revenue",
                     "predicted_clv_12m",
+                    "predicted_clv_12m_low",
+                    "predicted_clv_12m_high",
                     "email_list",
                     "list_file",
                     "targeted",

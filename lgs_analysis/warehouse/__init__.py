@@ -24,6 +24,7 @@ from .queries import (
     data_range,
     execute_sql_file,
     run_query,
+    stream_query,
     tune_report_session,
 )
 from .schema import (
@@ -51,6 +52,7 @@ __all__ = [
     "transpile_sql",
     "resolve_sql_name",
     "run_query",
+    "stream_query",
     "execute_sql_file",
     "ensure_schema",
     "schema_hash",

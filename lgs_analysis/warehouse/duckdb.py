@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from ..config import get_settings
-from ..exceptions import ConfigError, LockedError, MemoryLimitError
+from ..config import bounded_number, get_settings
+from ..exceptions import LockedError, MemoryLimitError
 from .memory import duckdb_config, memory_message
 from .urls import describe_target
 
@@ -74,11 +74,9 @@ def _memory_error(memory_limit: int) -> Any:
 
 def lock_timeout() -> float:
     """Seconds to wait for a warehouse held by another process (``LGS_LOCK_TIMEOUT``, 60)."""
-    raw = os.environ.get(LOCK_TIMEOUT_ENV) or "60"
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        raise ConfigError(f"{LOCK_TIMEOUT_ENV}={raw!r} must be a number of seconds") from None
+    return bounded_number(
+        LOCK_TIMEOUT_ENV, os.environ.get(LOCK_TIMEOUT_ENV), 60.0, (0.0, 86_400.0), whole=False
+    )
 
 
 def _lock_holder(message: str) -> str | None:

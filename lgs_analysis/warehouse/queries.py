@@ -4,7 +4,7 @@ and the warehouse's summaries (fingerprint, date range)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -18,6 +18,7 @@ from .sql import _check_binds, _statements, load_sql
 
 __all__ = [
     "run_query",
+    "stream_query",
     "execute_sql_file",
     "bulk_insert",
     "tune_report_session",
@@ -49,6 +50,44 @@ def run_query(conn: Connection | Engine, name: str, **params: Any) -> pd.DataFra
         with conn.connect() as c:
             return _fetch(c, sql, params)
     return _fetch(conn, sql, params)
+
+
+def stream_query(
+    conn: Connection | Engine, name: str, chunk_rows: int, **params: Any
+) -> Iterator[pd.DataFrame]:
+    """Run the named query and yield its rows as DataFrames of at most ``chunk_rows`` rows.
+
+    Python holds one chunk at a time: DuckDB hands its result over in DataFrame chunks and
+    PostgreSQL through a server-side cursor, so a result of any size streams through a
+    bounded amount of memory (the warehouse sorts and spills on its side). A Spark
+    query comes back whole, then in chunks.
+    """
+    sql = load_sql(name, _dialect(conn))
+    _check_binds(name, sql, params)
+    if isinstance(conn, SparkEngine | SparkConnection):
+        whole = run_query(conn, name, **params)
+        for start in range(0, len(whole), chunk_rows):
+            yield whole.iloc[start : start + chunk_rows]
+        return
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            yield from stream_query(c, name, chunk_rows, **params)
+        return
+    if conn.dialect.name == "duckdb":
+        result = conn.execute(text(sql), dict(params))
+        vectors = max(1, chunk_rows // 2048)  # DuckDB hands rows over 2,048 at a time
+        while len(chunk := result.cursor.fetch_df_chunk(vectors)):
+            yield chunk
+        return
+    result = conn.execute(
+        text(sql).execution_options(stream_results=True, max_row_buffer=chunk_rows), dict(params)
+    )
+    columns = list(result.keys())
+    try:
+        while rows := result.cursor.fetchmany(chunk_rows):
+            yield pd.DataFrame.from_records(rows, columns=columns)
+    finally:
+        result.close()
 
 
 def _fetch(conn: Connection, sql: str, params: Mapping[str, Any]) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 -- [:start, :end) that is neither a cancellation nor an adjustment, keeping only stock
 -- codes found in at least :min_support of those baskets (no itemset with a rarer item
 -- can be frequent).
+-- Every pair at once, for tests and small windows; reports stream basket_item_stream.sql.
 with basket_items as (
     select invoice_no, stock_code
     from retail_lines

@@ -252,3 +252,113 @@ def test_frequent_itemsets_count_every_itemset_a_brute_force_finds(max_len):
                 expected[itemset] = count
     assert basket.frequent_itemsets(onehot, 4, max_len) == expected
     assert max(map(len, expected)) >= 4  # the data reaches the levels the miner extends
+
+
+@pytest.mark.parametrize(
+    "block_bytes", [5 * 15 * 16, 5 * 15 * 50, 1 << 20], ids=["16", "50", "all"]
+)
+def test_frequent_itemsets_in_blocks_count_what_a_brute_force_finds(block_bytes):
+    """Baskets counted 16 or 50 at a time give the counts of a brute force over all."""
+    from itertools import combinations
+
+    from lgs_analysis.analyses.itemsets import MiningBudget
+
+    rng = np.random.default_rng(3)
+    onehot = rng.random((203, 15)) < 0.4
+    expected = {
+        itemset: count
+        for size in range(1, 5)
+        for itemset in combinations(range(15), size)
+        if (count := int(onehot[:, list(itemset)].all(axis=1).sum())) >= 6
+    }
+    budget = MiningBudget(10**6, 10**6, block_bytes)
+    assert basket.frequent_itemsets(onehot, 6, 4, budget) == expected
+
+
+def _bundles(seed: int, baskets: int, products: int, size: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = [
+        (str(b), f"P{p:03d}")
+        for b in range(baskets)
+        for p in rng.choice(products, size=rng.integers(1, size), replace=False)
+    ]
+    return pd.DataFrame(rows, columns=["invoice_no", "stock_code"])
+
+
+@pytest.mark.parametrize(
+    ("seed", "products", "size", "what"),
+    [
+        (1, 150, 12, "candidates (sets of 2"),  # too many products for their pairs
+        (2, 40, 30, "(sets of 3"),  # large baskets: the sets of 3 overflow
+        (3, 60, 25, "(sets of"),
+    ],
+)
+def test_mine_basket_rules_past_its_memory_names_the_smallest_min_support(
+    seed, products, size, what
+):
+    """A min_support finding more than LGS_MEMORY_LIMIT holds stops (exit 2), naming the
+    smallest min_support that fits: that one mines, one basket fewer does not."""
+    import math
+
+    from lgs_analysis.exceptions import ParameterError
+
+    items = _bundles(seed, 400, products, size)
+    limit = 256 * 1024  # a budget of 1,000 itemsets and 1,000 candidates
+    with pytest.raises(ParameterError, match=r"min_support=0\.01 finds more than") as caught:
+        basket.mine_basket_rules(items, 400, None, 0.01, 0.5, 1.0, 10, 4, memory_limit=limit)
+    message = str(caught.value)
+    assert what in message and "LGS_MEMORY_LIMIT=0.0 GB" in message and caught.value.exit_code == 2
+    fits = float(message.split("smallest min_support that fits is ")[1].split(" ")[0])
+    least = math.ceil(fits * 400 - 1e-9)
+    basket.mine_basket_rules(items, 400, None, fits, 0.5, 1.0, 10, 4, memory_limit=limit)
+    with pytest.raises(ParameterError):
+        basket.mine_basket_rules(
+            items, 400, None, (least - 1) / 400, 0.5, 1.0, 10, 4, memory_limit=limit
+        )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "limit"),
+    [
+        (date(2011, 1, 1), date(2012, 1, 1), 256 * 1024**2),  # 4 blocks of 4,000 baskets
+        (date(2011, 11, 1), date(2011, 12, 1), 40 * 1024**2),  # 21 blocks of 140
+    ],
+    ids=["2011-4-blocks", "2011-11-21-blocks"],
+)
+def test_mine_warehouse_rules_streams_the_rules_of_the_whole_frame(
+    real_duckdb_url, start, end, limit
+):
+    """Baskets streamed from the warehouse in blocks give exactly the rules of the whole
+    (basket, item) frame, which the mlxtend test checks against fpgrowth."""
+    engine = get_engine(real_duckdb_url)
+    with engine.connect() as conn:
+        products, count = basket.fetch_products(conn, start, end)
+        items = basket.fetch_basket_items(conn, start, end, 0.02)
+        streamed = basket.mine_warehouse_rules(
+            conn, start, end, 0.02, 0.5, 5.0, 10**6, 4, memory_limit=limit
+        )
+    whole = basket.mine_basket_rules(items, count, None, 0.02, 0.5, 5.0, 10**6, 4)
+    assert streamed.count_rules == whole.count_rules >= 50
+    assert streamed.count_frequent_items == items["stock_code"].nunique()
+    pd.testing.assert_frame_equal(streamed.rules, whole.rules)
+    pd.testing.assert_frame_equal(streamed.pair_rules, whole.pair_rules)
+    names = products.set_index("stock_code")["description"]
+    described = basket.mine_basket_rules(items, count, names, 0.02, 0.5, 5.0, 10**6, 4)
+    pd.testing.assert_frame_equal(streamed.described(names).rules, described.rules)
+
+
+@pytest.mark.postgres
+def test_mine_warehouse_rules_streams_from_postgres_as_from_duckdb(real_duckdb_url, real_pg_url):
+    """A server-side cursor on PostgreSQL streams the same baskets, in 21 blocks."""
+    start, end = date(2011, 11, 1), date(2011, 12, 1)
+    mined = {}
+    for url in (real_duckdb_url, real_pg_url):
+        engine = get_engine(url)
+        with engine.connect() as conn:
+            mined[url] = basket.mine_warehouse_rules(
+                conn, start, end, 0.02, 0.5, 5.0, 10**6, 4, memory_limit=40 * 1024**2
+            )
+        engine.dispose()
+    duck, pg = mined[real_duckdb_url], mined[real_pg_url]
+    assert pg.count_rules == duck.count_rules >= 50
+    pd.testing.assert_frame_equal(pg.rules, duck.rules)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 # "ratios" times the whole report (DuckDB, PostgreSQL, batch, 10M lines); the older
 # "report" section's figures are a subset of it, so it no longer runs by default
-SECTIONS = ["loading", "demo", "ratios", "analyses", "campaigns", "etl", "hostile", "scale"]
+SECTIONS = ["loading", "demo", "ratios", "analyses", "clv", "campaigns", "etl", "hostile", "scale"]
 
 
 def main() -> int:

@@ -7,6 +7,10 @@ child's peak resident memory, its exit code and the time to refuse.
 A killed batch (issue 22): `lgs reports` killed with SIGKILL while its workers build left
 them and the resource tracker running at about 300 MB each, still publishing; the case
 reports what is left running (and its memory) a few seconds after the kill.
+
+Resources a parameter or setting can claim (issue 22, section 1): a report of the real
+2011 at ``min_support=0.001`` (before: past 6 GB in 8 s; 0.0001 reached 20 GB) and a batch
+asked for ``JOBS=144`` (before: 144 workers at once, 4.3 GB in 9 s).
 """
 
 from __future__ import annotations
@@ -82,6 +86,8 @@ def run() -> Iterator[str]:
             )
             path.unlink()
         yield _killed_batch(tmp_path)
+        yield _many_jobs(tmp_path)
+        yield from _tiny_min_support(tmp_path)
 
 
 def _killed_batch(tmp_path: Path, periods: str = "2011-01..2011-06", jobs: int = 2) -> str:
@@ -127,3 +133,69 @@ def _killed_batch(tmp_path: Path, periods: str = "2011-01..2011-06", jobs: int =
         f"{rss:,.0f} MB): {len(alive)} still running 5 s later ({left:,.0f} MB), "
         f"{published} versions published after the kill (target 0 and 0)"
     )
+
+
+def _tree_peak(args: list[str], env: dict[str, str]) -> tuple[int, float, int, float]:
+    """(most processes, most MB of the whole tree, exit code, seconds), sampled every 0.2 s."""
+    import psutil
+
+    started = time.perf_counter()
+    command = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=PROJECT_ROOT
+    )
+    parent = psutil.Process(command.pid)
+    most, peak = 0, 0.0
+    while command.poll() is None:
+        try:
+            tree = [parent, *parent.children(recursive=True)]
+            rss = sum(p.memory_info().rss for p in tree if p.is_running())
+        except psutil.Error:
+            continue
+        most, peak = max(most, len(tree)), max(peak, rss / (1 << 20))
+        time.sleep(0.2)
+    return most, peak, command.returncode, time.perf_counter() - started
+
+
+def _many_jobs(tmp_path: Path) -> str:
+    """`lgs reports` asked for 144 workers: how many processes and how much memory."""
+    url = f"duckdb:///{tmp_path / 'batch.duckdb'}"  # filled by _killed_batch
+    env = {**os.environ, "LGS_DATABASE_URL": url, "LGS_REPORTS_DIR": str(tmp_path / "jobs")}
+    most, peak, code, seconds = _tree_peak(
+        [sys.executable, "-m", "lgs_analysis.cli", "reports", "--periods", "2011-01..2011-12"],
+        {**env, "LGS_JOBS": "144"},
+    )
+    from lgs_analysis.report.batch import default_jobs
+
+    return (
+        f"JOBS=144 over 12 months: exit {code} in {seconds:.1f} s, at most {most} processes "
+        f"in the tree, peak {peak:,.0f} MB (target: {default_jobs()} workers, one per core)"
+    )
+
+
+def _tiny_min_support(tmp_path: Path) -> Iterator[str]:
+    """A report of the real 2011 at min_support 0.001 and 0.0001, under LGS_MEMORY_LIMIT."""
+    real = PROJECT_ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
+    if not real.exists():
+        yield f"min_support: skipped, no real data at {real}"
+        return
+    from lgs_analysis.ingest.loaders import load_file
+    from lgs_analysis.warehouse import get_engine
+
+    url = f"duckdb:///{tmp_path / 'real.duckdb'}"
+    engine = get_engine(url)
+    load_file(real, engine, progress=False)
+    engine.dispose()
+    env = {**os.environ, "LGS_DATABASE_URL": url, "LGS_REPORTS_DIR": str(tmp_path / "real")}
+    for support in ("0.001", "0.0001"):
+        most, peak, code, seconds = _tree_peak(
+            [
+                *(sys.executable, "-m", "lgs_analysis.cli", "report", "--period", "2011"),
+                *("-p", f"min_support={support}"),
+            ],
+            env,
+        )
+        yield (
+            f"report 2011 at min_support={support}: exit {code} in {seconds:.1f} s, "
+            f"peak {peak:,.0f} MB for {most} processes (target: exit 2 naming the smallest "
+            "min_support that fits, within LGS_MEMORY_LIMIT)"
+        )

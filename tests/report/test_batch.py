@@ -104,12 +104,43 @@ def test_make_reports_builds_each_period_and_names_the_failure(demo_warehouse, t
 
 def test_reports_month_wildcard_with_one_worker(demo_warehouse, tmp_path):
     url, _ = demo_warehouse
-    env = {**_env(url, tmp_path / "reports"), "LGS_PERIODS": "2010-Q*", "LGS_JOBS": "1"}
+    # 144 workers asked for, but a 1 GB memory limit holds one: the batch says so
+    env = {
+        **_env(url, tmp_path / "reports"),
+        "LGS_PERIODS": "2010-Q*",
+        "LGS_JOBS": "144",
+        "LGS_MEMORY_LIMIT": "1GB",
+    }
     done = subprocess.run([LGS, "reports"], env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     assert "4 periods in" in done.stdout and "with 1 worker: 4 published" in done.stdout
+    assert "JOBS=144 capped to 1 worker: " in done.stderr
+    assert "LGS_MEMORY_LIMIT=1.0 GB holds 1 worker of 1 GB" in done.stderr
     for quarter in ("2010-Q1", "2010-Q2", "2010-Q3", "2010-Q4"):
         assert (tmp_path / "reports" / quarter / "v001" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("requested", "periods", "cores", "memory_gb", "jobs", "said"),
+    [
+        (144, 12, 2, 4, 2, "JOBS=144 capped to 2 workers: 2 cores"),
+        (144, 12, 64, 4, 4, "LGS_MEMORY_LIMIT=4.0 GB holds 4 workers of 1 GB"),
+        (3, 12, 2, 0.5, 1, "2 cores, LGS_MEMORY_LIMIT=0.5 GB holds 1 worker"),
+        (None, 12, 8, 2, 2, "one worker per core (8) capped to 2 workers"),
+        (2, 12, 2, 4, 2, ""),
+        (144, 1, 2, 4, 1, ""),  # fewer periods than workers: nothing to say
+        (None, 3, 2, 4, 2, ""),
+    ],
+)
+def test_cap_jobs_by_cores_memory_and_periods(
+    monkeypatch, requested, periods, cores, memory_gb, jobs, said
+):
+    from lgs_analysis.report import batch
+
+    monkeypatch.setattr(batch, "default_jobs", lambda: cores)
+    got, message = batch.cap_jobs(requested, periods, int(memory_gb * 1024**3))
+    assert got == jobs
+    assert (said in message) if said else message == ""
 
 
 def test_reports_bad_list_exits_before_work(demo_warehouse, tmp_path):

@@ -326,6 +326,14 @@ def test_every_narrative_sentence_matches_the_tables(month_data):
             spent, worth = _money(sentence)[:2]
             assert spent == round(segments.loc[name, "revenue"])
             assert worth == round(clv[clv["segment"] == name]["predicted_clv_12m"].sum())
+            low, high = _money(sentence)[2:4]  # the segment total's 80% interval
+            assert [low, high] == [round(v) for v in metrics["clv_12m_by_segment_interval"][name]]
+            assert low <= worth <= high
+        elif sentence.startswith("Caution: on the 91 days held out from 1 Sep 2011"):
+            scores = pd.read_csv(tables / "clv_holdout.csv").set_index("method")["mae_spend"]
+            assert scores["model"] >= scores["past_rate"]
+            larger = round((scores["model"] / scores["past_rate"] - 1) * 100)
+            assert f"its mean error {larger}% larger" in sentence
         else:
             pytest.fail(f"a narrative sentence no test checks: {sentence!r}")
     assert checked >= 8
@@ -603,3 +611,134 @@ def test_partial_month_sales_sentences_match_pandas_and_the_tables(month_data, r
         want = (now - base) / abs(base) * 100
         assert (1 if word == "up" else -1) * float(pct) == pytest.approx(want, abs=0.05)
         assert monthly[column] == pytest.approx(want, abs=0.01)
+
+
+# --- customer value: the baselines of the holdout check, recomputed from the raw lines --------
+
+
+def _holdout_baselines(raw: pd.DataFrame, end: str, days: int) -> pd.DataFrame:
+    """Per calibration customer, the two naive predictions and what happened, from the
+    Definitions: a purchase is a day with a line of positive quantity and price on an
+    invoice that is neither a cancellation nor an adjustment; net spend is every line
+    but adjustments."""
+    cal_end = pd.Timestamp(end)
+    window_start, obs_end = cal_end - pd.Timedelta(days=days), cal_end + pd.Timedelta(days=days)
+    known = raw[raw["CustomerID"].notna() & (raw["InvoiceDate"] < obs_end)]
+    buys = known[~known["is_c"] & ~known["is_a"] & (known["Quantity"] > 0)]
+    buys = buys[buys["UnitPrice"] > 0]
+    day = buys["InvoiceDate"].dt.normalize()
+    purchase_days = pd.DataFrame({"c": buys["CustomerID"], "d": day}).drop_duplicates()
+    before = purchase_days[purchase_days["d"] < cal_end].sort_values(["c", "d"])
+    first = before.groupby("c")["d"].min()
+    second = before.groupby("c")["d"].nth(1).groupby(before["c"]).first()
+    out = pd.DataFrame(index=first.index)
+    out["frequency"] = before.groupby("c").size() - 1
+    out["age"] = (cal_end - first).dt.days
+    lines = known[~known["is_a"]]
+    lines = pd.DataFrame(
+        {"c": lines["CustomerID"], "d": lines["InvoiceDate"], "amount": lines["amount"]}
+    )
+    repeat = lines[lines["c"].isin(second.index)].copy()
+    repeat = repeat[
+        (repeat["d"].dt.normalize() >= repeat["c"].map(second)) & (repeat["d"] < cal_end)
+    ]
+    # sums of pence rounded back to pence: float noise must not break ties in the ranks
+    spent = repeat.groupby("c")["amount"].sum().round(6).reindex(out.index, fill_value=0)
+    out["per_purchase"] = (spent / out["frequency"].where(out["frequency"] > 0)).fillna(0)
+    after = purchase_days[purchase_days["d"] >= cal_end]
+    out["actual_purchases"] = after.groupby("c").size().reindex(out.index, fill_value=0)
+    in_holdout = lines[lines["d"] >= cal_end]
+    out["actual_spend"] = (
+        in_holdout.groupby("c")["amount"].sum().round(6).reindex(out.index, fill_value=0)
+    )
+    first_90 = after[after["d"] < cal_end + pd.Timedelta(days=90)]
+    out["bought"] = out.index.isin(first_90["c"]).astype(float)
+    last = purchase_days[(purchase_days["d"] >= window_start) & (purchase_days["d"] < cal_end)]
+    out["window_purchases"] = last.groupby("c").size().reindex(out.index, fill_value=0)
+    in_window = lines[(lines["d"] >= window_start) & (lines["d"] < cal_end)]
+    out["window_spend"] = (
+        in_window.groupby("c")["amount"].sum().round(6).reindex(out.index, fill_value=0)
+    )
+    return out.rename_axis("customer_id").reset_index()
+
+
+def _scores(frame: pd.DataFrame, purchases: pd.Series, spend: pd.Series, p90: pd.Series) -> dict:
+    actual_p, actual_s = frame["actual_purchases"], frame["actual_spend"]
+    ranked = pd.DataFrame({"id": frame["customer_id"], "p": spend, "a": actual_s})
+    ranked = ranked.sort_values(["p", "id"], ascending=[False, True])
+    top = -(-len(ranked) // 10)
+    return {
+        "customers": len(frame),
+        "mae_purchases": (purchases - actual_p).abs().mean(),
+        "rmse_purchases": ((purchases - actual_p) ** 2).mean() ** 0.5,
+        "mae_spend": (spend - actual_s).abs().mean(),
+        "rmse_spend": ((spend - actual_s) ** 2).mean() ** 0.5,
+        "spearman_spend": spend.rank().corr(actual_s.rank()),
+        "top_decile_capture": ranked["a"].head(top).sum() / actual_s.sum(),
+        "total_ratio_purchases": purchases.sum() / actual_p.sum(),
+        "total_ratio_spend": spend.sum() / actual_s.sum(),
+        "brier_90d": ((p90 - frame["bought"]) ** 2).mean(),
+    }
+
+
+def test_clv_holdout_baselines_match_pandas(real_raw, real_month_report):
+    import numpy as np
+
+    version = real_month_report[0]
+    check = _metrics(version)["clv_model"]["holdout"]
+    days = check["holdout_days"]
+    assert (check["calibration_end"], days) == ("2011-09-01", 91)  # snapshot 1 Dec 2011
+    frame = _holdout_baselines(real_raw, check["calibration_end"], days)
+    rate = frame["frequency"] / frame["age"]
+    past = _scores(
+        frame,
+        rate * days,
+        rate * days * frame["per_purchase"].clip(lower=0),
+        1 - np.exp(-rate * 90),
+    )
+    last = _scores(
+        frame,
+        frame["window_purchases"].astype(float),
+        frame["window_spend"],
+        1 - np.exp(-frame["window_purchases"] / days * 90),
+    )
+    got = pd.read_csv(version / "tables" / "clv_holdout.csv").set_index("method")
+    assert list(got.index) == ["model", "past_rate", "last_window"]
+    assert (got["holdout_days"] == days).all()
+    for method, want in (("past_rate", past), ("last_window", last)):
+        for column, value in want.items():
+            assert got.loc[method, column] == pytest.approx(value, rel=1e-5, abs=1e-6), (
+                method,
+                column,
+            )
+    assert got["brier_90d_baseline"].tolist() == pytest.approx([past["brier_90d"]] * 3, abs=1e-6)
+    assert got.loc["model", "customers"] == len(frame)
+    # the words follow the table: a model that did not beat past rate says so
+    beaten = got.loc["model", "mae_spend"] < got.loc["past_rate", "mae_spend"]
+    html = (version / "report.html").read_text()
+    assert ("did not beat past rate" in html) == (not beaten)
+    assert ("Caution: on the 91 days held out" in html) == (not beaten)
+
+
+def test_clv_intervals_probabilities_and_no_p_alive(real_month_report):
+    version = real_month_report[0]
+    clv = pd.read_csv(version / "tables" / "clv.csv")
+    customers = pd.read_csv(version / "tables" / "customers.csv")
+    assert (clv["predicted_clv_12m_low"] <= clv["predicted_clv_12m"]).all()
+    assert (clv["predicted_clv_12m"] <= clv["predicted_clv_12m_high"]).all()
+    assert clv["p_purchase_90d"].between(0, 1).all()
+    assert clv["p_alive"].isna().all()  # dropout is not identified on this data
+    scored = customers.set_index("customer_id")
+    for column in ("p_purchase_90d", "predicted_clv_12m_low", "predicted_clv_12m_high"):
+        got = scored[column].dropna()
+        want = clv.set_index("customer_id")[column][got.index]
+        assert got.to_dict() == pytest.approx(want.to_dict())
+    for name in ("campaign_champions.csv", "holdout_champions.csv"):
+        assert "p_purchase_90d" in pd.read_csv(version / "tables" / name).columns
+    metrics = _metrics(version)
+    assert metrics["clv_model"]["dropout"]["identified"] is False
+    low, high = metrics["clv_12m_interval"]
+    assert low < metrics["clv_12m_total"] < high
+    html = (version / "report.html").read_text()
+    assert "is <strong>not shown</strong>" in html
+    assert "Who has lapsed comes from RFM recency" in html

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from ...exceptions import MixedDataError
+from ...exceptions import DataValidationError, MixedDataError
 from ...log import logger
-from ...warehouse import data_range, ensure_schema, get_engine, refresh_derived
+from ...warehouse import data_range, ensure_schema, get_engine, refresh_derived, run_query
 from ..batches import LoadResult, demo_state, load_batch
 from ..validate import QUARANTINE_COLUMNS
 from .generate import DEFAULT_ROWS, GENERATOR_VERSION, generate_demo
@@ -81,11 +81,21 @@ def ensure_data(engine: Engine) -> bool:
     ------
     MixedDataError
         When the warehouse holds demo and real lines together.
+    DataValidationError
+        When it holds no line but a real source was loaded (one that loaded nothing).
     """
     ensure_schema(engine)
     with engine.connect() as conn:
         count_lines = data_range(conn)[2]
     if count_lines == 0:
+        with engine.connect() as conn:
+            real = int(run_query(conn, "ingest/real_batches")["count_batches"].iloc[0])
+        if real:
+            raise DataValidationError(
+                f"the warehouse holds no line, but {real:,} load(s) of real data were made "
+                "(a file or ETL run that loaded nothing): no demo data is filled in over a "
+                "real source; load a file that holds lines (make load SOURCE=...)"
+            )
         result = load_demo(engine)
         message = f"warehouse is empty: loaded {result.count_loaded:,} rows of demo data"
         logger.warning(message)

@@ -22,12 +22,14 @@ from ...exceptions import (
     DataValidationError,
     SourceError,
 )
+from ...log import logger
 from ...warehouse import (
     RETAIL_COLUMNS,
     checked_url,
     describe_target,
     load_sql,
 )
+from ..validate import MONTH_FIRST, DateOrder
 
 __all__ = ["OltpSource", "source_key", "identity_key", "parse_block"]
 
@@ -129,6 +131,58 @@ class OltpSource:
                 f"{', '.join(missing)}; found {', '.join(types)}; expected {expected}"
             )
         return not types["invoice_date"].startswith(_TYPED_DATES)
+
+    def date_order(self) -> str:
+        """How the source writes slashed dates, decided once from all of them (one
+        aggregated query); month-first where invoice_date is a timestamp.
+
+        Only ambiguous ones (``05/11/2011``) are read month-first, with a warning.
+
+        Raises
+        ------
+        DataValidationError
+            If its text dates are written both ways.
+        """
+        order = DateOrder()
+        if not self.dates_are_text:
+            return MONTH_FIRST
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(_pg_sql("ingest/etl/source_date_order"))
+                day, day_example, month, month_example, ambiguous = cur.fetchone()
+        except psycopg2.Error as exc:
+            raise SourceError(
+                f"cannot read the dates of the ETL source, {self.described}: {self._reason(exc)}"
+            ) from exc
+        order.day_first = (int(day), day_example) if day else None
+        order.month_first = (int(month), month_example) if month else None
+        if ambiguous and not (day or month):
+            # unlike a file, a live source is not refused for this: it keeps syncing
+            logger.warning(
+                "ETL source %s: no slashed date such as %r shows whether they are day-first "
+                "or month-first; read month-first, as the UCI export writes them",
+                self.described,
+                ambiguous,
+            )
+            return MONTH_FIRST
+        return order.decide(f"ETL source {self.described}, table retail")
+
+    def day_totals(self) -> pd.DataFrame | None:
+        """Lines and amount per day of the whole source, in one aggregated query
+        (``day_at, count_lines, count_unpriced, amount``); None where invoice_date is
+        text, whose days cannot be read safely in SQL."""
+        if self.dates_are_text:
+            return None
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(_pg_sql("ingest/etl/source_days"))
+                rows = cur.fetchall()
+        except psycopg2.Error as exc:
+            raise SourceError(
+                f"cannot read the daily totals of the ETL source, {self.described}: "
+                f"{self._reason(exc)}"
+            ) from exc
+        return pd.DataFrame(rows, columns=["day_at", "count_lines", "count_unpriced", "amount"])
 
     def copy_sql(self, low: datetime) -> str:
         """The ``COPY (window query) TO STDOUT`` statement for the window ``>= low``."""

@@ -12,7 +12,10 @@ DuckDB). A run:
    fails before the warehouse is touched at all;
 3. reads the source's watermark (the latest ``invoice_date`` already synced)
    and sets the window start ``low = watermark - overlap_days`` (the whole
-   source on the first run);
+   source on the first run); the self-check (:mod:`.selfcheck`) compares every
+   day before ``low`` between the source and the warehouse (lines and amount, one
+   aggregated query on each side) and moves ``low`` back to the earliest day that
+   differs; lines dated far beyond the rest of the source are quarantined;
 4. in **one** warehouse transaction: deletes this source's warehouse lines dated
    ``>= low`` and their quarantined rows, streams the source lines dated
    ``>= low`` in again (``COPY (select ...) TO STDOUT`` as CSV, ~8 MB blocks
@@ -32,9 +35,9 @@ the same transaction: reports never mix demo and real lines.
 So late lines and cancellations inside the overlap window are picked up, lines
 deleted at the source inside the window disappear, exact duplicate lines stay
 (nothing is keyed on the columns), and two runs in a row leave the warehouse as
-one did. Memory is bounded by a few blocks, whatever the source size. Lines
-dated before the window are never read again: a correction older than
-``overlap_days`` needs a larger ``--overlap-days`` for one run.
+one did. Memory is bounded by a few blocks, whatever the source size. A correction
+older than ``overlap_days`` makes its day differ, so the self-check syncs from it
+(a source whose invoice_date is text, and a Spark warehouse, are not self-checked).
 
 Crash safety: everything a run changes commits at once, so a run killed at any
 point (``kill -9`` included) leaves the warehouse exactly as it was, with no
@@ -77,6 +80,7 @@ from ...exceptions import (
 from ...log import logger
 from ...progress import Progress
 from ...warehouse import (
+    RETAIL_COLUMNS,
     SparkEngine,
     bulk_insert,
     describe_target,
@@ -89,8 +93,9 @@ from ...warehouse import (
 )
 from ..batches import drop_demo, quarantine_table
 from ..lock import hold_advisory_lock, hold_etl_lock
-from ..validate import parse_dates, validate_rows
+from ..validate import MONTH_FIRST, QUARANTINE_COLUMNS, parse_dates, validate_rows
 from .runs import EtlResult, record_failure, save_run, show_time
+from .selfcheck import FAR_REASON, FAR_SHARE, GAP_DAYS, differing_days, far_beyond
 from .source import OltpSource, parse_block
 
 __all__ = ["run_etl", "ensure_etl_schema"]
@@ -232,18 +237,25 @@ def _stream(
     commit_each: bool,
     tally: _Tally,
     shown: Progress,
+    far: datetime | None = None,
 ) -> None:
-    """Copy the window from the source into ``tables`` (retail-like, quarantine-like)."""
+    """Copy the window from the source into ``tables`` (retail-like, quarantine-like);
+    lines dated from ``far`` on are quarantined (:func:`.selfcheck.far_beyond`), and
+    slashed text dates are read in the source's one order (:meth:`OltpSource.date_order`)."""
     delay = float(os.environ.get(_DELAY_ENV) or 0)
+    order = source.date_order()
     bound = low if low is not None else _EVERYTHING
     with _Inserter(conn, commit_each) as inserter, closing(source.blocks(bound)) as blocks:
         for block in blocks:
             frame = parse_block(block)
             if source.dates_are_text and low is not None:  # the read was a superset
-                dates = parse_dates(frame["invoice_date"])
+                dates = parse_dates(frame["invoice_date"], order)
                 frame = frame[(dates.isna() | (dates >= low)).to_numpy()]
             lines = np.arange(tally.count_read + 1, tally.count_read + 1 + len(frame))
-            good, rejected = validate_rows(frame, lines)
+            frame, lines, beyond = _split_far(frame, lines, far, order)
+            good, rejected = validate_rows(frame, lines, date_order=order)
+            if len(beyond):
+                rejected = pd.concat([rejected, beyond], ignore_index=True)
             tally.add(good, rejected)
             if good.num_rows:
                 ids = pa.array(np.full(good.num_rows, run_id, dtype=np.int32))
@@ -254,6 +266,70 @@ def _stream(
             shown.update(len(frame))
             if delay:
                 time.sleep(delay)
+
+
+def _split_far(
+    frame: pd.DataFrame, lines: np.ndarray, far: datetime | None, order: str = MONTH_FIRST
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """``frame`` and its ``lines`` without the rows dated from ``far`` on, and those rows
+    as quarantined rows (the reason states the rule)."""
+    empty = pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    if far is None or frame.empty:
+        return frame, lines, empty
+    beyond = (parse_dates(frame["invoice_date"], order) >= far).to_numpy()
+    if not beyond.any():
+        return frame, lines, empty
+    reason = (
+        f"{FAR_REASON}: on or after {far:%Y-%m-%d}, more than {GAP_DAYS} days after the "
+        f"source's other lines, with under {FAR_SHARE:.0%} of its lines (a year typo?)"
+    )
+    rows = frame[beyond]
+    rejected = pd.DataFrame(
+        {
+            "line_no": lines[beyond],
+            "reason": reason,
+            "raw_row": [
+                json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in row.items()})
+                for row in rows[RETAIL_COLUMNS].to_dict("records")
+            ],
+        },
+        columns=QUARANTINE_COLUMNS,
+    )
+    return frame[~beyond], lines[~beyond], rejected
+
+
+def _check_window(
+    conn: Connection, source: OltpSource, low: datetime | None, log: Any
+) -> tuple[datetime | None, datetime | None]:
+    """The self-check: the window start, moved back to the earliest day before it that
+    differs between the source and the warehouse, and the moment from which lines are
+    dated far beyond the rest (:mod:`.selfcheck`)."""
+    days = source.day_totals()
+    far = far_beyond(days)
+    if far is not None:
+        logger.warning(
+            "etl: lines dated on or after %s lie more than %s days after the rest of the "
+            "source and hold under %s of its lines: they are quarantined as a date typo",
+            f"{far:%Y-%m-%d}",
+            GAP_DAYS,
+            f"{FAR_SHARE:.0%}",
+        )
+    if low is None:
+        return low, far
+    with conn.begin():
+        differ = differing_days(conn, source.key, days, low, far)
+    if not differ:
+        log("etl self-check: every day before %s matches the source", show_time(low))
+        return low, far
+    start = datetime.combine(differ[0], datetime.min.time())
+    logger.warning(
+        "etl self-check: %s day(s) before the window differ from the source in lines or "
+        "amount (first %s): syncing again from %s",
+        len(differ),
+        differ[0].isoformat(),
+        show_time(start),
+    )
+    return start, far
 
 
 def _sync(
@@ -272,6 +348,7 @@ def _sync(
                     _scalar(run_query(conn, "ingest/etl/watermark", source_name=source.key))
                 )
             low = before - timedelta(days=overlap_days) if before is not None else None
+            low, far = _check_window(conn, source, low, log)
             state.update(watermark_before=before, window_start=low)
             bound = low if low is not None else _EVERYTHING
             log(
@@ -290,7 +367,7 @@ def _sync(
                     execute_sql_file(conn, "ingest/etl/stage_create", memory_limit=_DUCKDB_MEMORY)
                 stage = ("etl_stage_retail", "etl_stage_quarantine")
                 with Progress(f"etl run {run_id}", enabled=progress) as shown:
-                    _stream(conn, source, run_id, low, stage, True, tally, shown)
+                    _stream(conn, source, run_id, low, stage, True, tally, shown, far)
             with conn.begin():
                 replaced = conn.execute(
                     text(load_sql("ingest/etl/replace_window", conn.dialect.name)),
@@ -311,7 +388,7 @@ def _sync(
                 else:
                     with Progress(f"etl run {run_id}", enabled=progress) as shown:
                         tables = ("retail", "quarantine")
-                        _stream(conn, source, run_id, low, tables, False, tally, shown)
+                        _stream(conn, source, run_id, low, tables, False, tally, shown, far)
                 result = _finish_run(
                     conn,
                     tally,

@@ -263,6 +263,7 @@ lapsed (none in the current one). In {csv_link("tables/segment_migration.csv")},
                 "recency": "recency (days)",
             },
             numeric=["previous_monetary", "current_monetary", "predicted_clv_12m", "recency"],
+            note=html_text((x.get("metrics") or {}).get("clv_caveat") or ""),
         ),
     )
 
@@ -302,8 +303,71 @@ covers only in part (such as the last) reads low."""
     show_block(intro, heatmap)
 
 
-def show_customer_value(data: ReportData) -> None:
-    """Predicted 12-month value per segment and the model's holdout check."""
+def _p_value(p: float) -> str:
+    return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
+
+
+def _num(value: float, spec: str) -> str:
+    return "n/a" if pd.isna(value) else format(value, spec)
+
+
+def _interval(low: float, high: float) -> str:
+    return f"{money(low)} to {money(high)}"
+
+
+def _beat_sentence(scores: pd.DataFrame, comparison: dict) -> str:
+    """Whether the model beat each baseline on the holdout, and by how much."""
+    by = scores.set_index("method")
+    model = by.loc["model"]
+    parts = []
+    for name, label in (("past_rate", "past rate"), ("last_window", "last window repeats")):
+        base = by.loc[name]
+        change = comparison[name]["mae_change"]
+        verdict = "beat" if comparison[name]["beaten"] else "did not beat"
+        size = (
+            "" if change is None else f" ({abs(change):.0%} {'lower' if change < 0 else 'higher'})"
+        )
+        parts.append(
+            f"it **{verdict} {label}**: mean absolute error of spend {money(model.mae_spend)} "
+            f"per customer against {money(base.mae_spend)}{size}; rank correlation "
+            f"{_num(model.spearman_spend, '.2f')} against {_num(base.spearman_spend, '.2f')}; "
+            f"its top tenth made {_num(model.top_decile_capture, '.0%')} of the holdout's net "
+            f"spend against {_num(base.top_decile_capture, '.0%')}"
+        )
+    return "On the holdout, the model" + "; ".join(parts)[len("it") :] + "."
+
+
+def _season_sentence(scores: pd.DataFrame) -> str:
+    """The direction of a total off by more than 10%, and that the model knows no season."""
+    model = scores.set_index("method").loc["model"]
+    ratios = {
+        "purchases": model.total_ratio_purchases,
+        "net spend": model.total_ratio_spend,
+    }
+    off = {k: v for k, v in ratios.items() if not pd.isna(v) and not 0.9 <= v <= 1.1}
+    if any(pd.isna(v) for v in ratios.values()) and not off:
+        return "No one bought in the holdout: there is no total to compare with."
+    if not off:
+        return (
+            "In total the model predicted the holdout's purchases and net spend within 10% "
+            f"(predicted / actual {_num(ratios['purchases'], '.2f')} and "
+            f"{_num(ratios['net spend'], '.2f')})."
+        )
+    words = [
+        f"{'under' if v < 1 else 'over'}-predicted the holdout's total {k} "
+        f"(predicted / actual {v:.2f})"
+        for k, v in off.items()
+    ]
+    return (
+        "In total the model "
+        + " and ".join(words)
+        + ". The model knows no season: in a giftware business it under-predicts the "
+        "run-up to Christmas and over-predicts the months after it."
+    )
+
+
+def show_customer_value(data: ReportData, output_dir: str | None = None) -> None:
+    """Predicted 12-month value per segment, its interval, and its skill on held-out months."""
     x = data.extras
     horizon = data.params["clv_horizon_months"]
     if data.customers.empty:
@@ -314,8 +378,21 @@ def show_customer_value(data: ReportData) -> None:
         show_block(f"## Customer value\n\nThe CLV models could not be fitted: {reason}.")
         return
     fit = x["clv_fit"]
-    ho = x["clv_holdout"]
-    ratio = ho["predicted_to_actual"]
+    evaluation = x["clv_holdout"]
+    low, high = x["clv_total_interval"]
+    dropout = x["clv_dropout"]
+    alive = (
+        "Dropout is identified in this fit (likelihood-ratio test against no dropout, "
+        f"{_p_value(dropout['p_value'])}): each customer's probability of still being a "
+        f"customer is in {csv_link('tables/clv.csv')} (`p_alive`)."
+        if dropout["identified"]
+        else "The model's probability that a customer is still a customer (P(alive)) is "
+        "**not shown**: this fit cannot tell when customers drop out (letting them drop out "
+        "does not improve the fit, likelihood-ratio p = "
+        f"{dropout['p_value']:.2f}; estimated dropout after a purchase "
+        f"{dropout['dropout_per_purchase']:.2g}), so it would call nearly everyone alive, "
+        "even customers silent for months. Who has lapsed comes from RFM recency."
+    )
     show_block(
         f"""## Customer value
 
@@ -327,27 +404,108 @@ predicts what they will spend per purchase, from their **net** spend per repeat 
 (cancellations deducted; customers who cancelled everything they bought again are left out
 of the fit and expected to spend nothing); the product is discounted at
 {data.params["clv_monthly_discount_rate"]:.1%} a month. Fitted on {fit.customers:,}
-customers; the parameters are in the Definitions. Per customer in
-{csv_link("tables/clv.csv")}.
+customers; the parameters are in the Definitions. Per customer, with an 80% interval and the
+probability of buying in the next 90 days (`p_purchase_90d`), in
+{csv_link("tables/clv.csv")}. {alive}
 
-**Total predicted {horizon}-month value: {money(x["clv"]["predicted_clv_12m"].sum())}.**""",
+**Total predicted {horizon}-month value: {money(x["clv"]["predicted_clv_12m"].sum())}**
+(80% interval {_interval(low, high)}: the model's uncertainty about the expected value,
+not the luck of the next purchases).""",
         table_html(
             x["clv_by_segment"],
-            formats={"predicted_clv_12m": money, "mean_clv_12m": money},
+            formats={
+                "predicted_clv_12m": money,
+                "predicted_clv_12m_low": money,
+                "predicted_clv_12m_high": money,
+                "mean_clv_12m": money,
+            },
             labels={
                 "predicted_clv_12m": f"predicted {horizon}-month value",
+                "predicted_clv_12m_low": "80% interval from",
+                "predicted_clv_12m_high": "to",
                 "mean_clv_12m": "per customer",
             },
         ),
-        '<p class="lgs-note">'
-        + html_text(
-            f"Holdout check: fitted on the data before {ho['calibration_end']}, the model "
-            f"predicts {ho['predicted_purchases']:,.0f} purchases by those "
-            f"{ho['customers']:,} customers in the following {ho['holdout_days']} days; they "
-            f"made {ho['actual_purchases']:,.0f} (predicted / actual = "
-            f"{'n/a' if ratio is None else f'{ratio:.2f}'}). The model knows no season: in a "
-            "giftware business it under-predicts the run-up to Christmas and over-predicts "
-            "the months after it."
+    )
+    _show_skill(data, evaluation, output_dir)
+
+
+def _show_skill(data: ReportData, evaluation, output_dir: str | None) -> None:
+    """The holdout check: the model against the baselines, calibration, Brier scores."""
+    ho = evaluation.check
+    scores = evaluation.scores
+    days = ho["holdout_days"]
+    caveat = data.extras["metrics"].get("clv_caveat")
+    chart = figure_png(
+        charts.plot_clv_calibration(evaluation.calibration, days),
+        output_dir,
+        "clv_calibration",
+        "Predicted and actual holdout spend per tenth of customers",
+    )
+    show_block(
+        f"""### How good the prediction is
+
+The models were fitted again on the data before {format_date(ho["calibration_end"])} and
+every one of those {ho["customers"]:,} customers' purchases and net spend over the following
+{days} days were predicted three ways: by the **model**; by **past rate** (their purchases
+per day so far × {days} days, times their net spend per repeat purchase); and by **last
+window repeats** (what they bought and spent in the {days} days before
+{format_date(ho["calibration_end"])}). {_beat_sentence(scores, ho["comparison"])}
+{_season_sentence(scores)}{" **" + md(caveat) + "**" if caveat else ""} All figures in
+{csv_link("tables/clv_holdout.csv")}; the chart's figures in
+{csv_link("tables/clv_calibration.csv")}.""",
+        table_html(
+            scores.drop(columns=["customers", "holdout_days", "brier_90d_baseline"]),
+            formats={
+                "mae_spend": money,
+                "rmse_spend": money,
+                "mae_purchases": "{:.2f}".format,
+                "rmse_purchases": "{:.2f}".format,
+                "spearman_spend": "{:.2f}".format,
+                "top_decile_capture": "{:.1%}".format,
+                "total_ratio_purchases": "{:.2f}".format,
+                "total_ratio_spend": "{:.2f}".format,
+                "brier_90d": lambda v: "n/a" if pd.isna(v) else f"{v:.3f}",
+                "method": lambda v: v.replace("_", " "),
+            },
+            labels={
+                "mae_purchases": "MAE purchases",
+                "rmse_purchases": "RMSE purchases",
+                "mae_spend": "MAE spend",
+                "rmse_spend": "RMSE spend",
+                "spearman_spend": "rank corr. spend",
+                "top_decile_capture": "top tenth's share",
+                "total_ratio_purchases": "total purchases pred./actual",
+                "total_ratio_spend": "total spend pred./actual",
+                "brier_90d": "Brier 90 days",
+            },
+        ),
+        chart,
+    )
+    probability = evaluation.probability_calibration
+    if probability.empty:
+        show_block(
+            f"The probability of buying in 90 days is not checked: the holdout lasts {days} "
+            "days (parameter `clv_holdout_months`)."
         )
-        + "</p>",
+        return
+    by = scores.set_index("method")
+    model, base = by.loc["model", "brier_90d"], by.loc["model", "brier_90d_baseline"]
+    verdict = "better" if model < base else "no better"
+    show_block(
+        f"""**Probability of buying in the next 90 days** (`p_purchase_90d`, in
+{csv_link("tables/customers.csv")} and every campaign list). Over the first 90 days of the
+holdout its Brier score (mean squared error of the probability, 0 is perfect) is
+{model:.3f}, {verdict} than {base:.3f} for past rate (a Poisson process at each customer's
+past purchase rate). Per tenth of customers by predicted probability, the mean predicted and
+the share who bought (in {csv_link("tables/clv_probability_calibration.csv")}):""",
+        table_html(
+            probability,
+            formats={"mean_predicted": "{:.1%}".format, "share_bought": "{:.1%}".format},
+            labels={
+                "decile": "tenth (1 = lowest)",
+                "mean_predicted": "mean predicted",
+                "share_bought": "share who bought",
+            },
+        ),
     )

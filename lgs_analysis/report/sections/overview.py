@@ -183,6 +183,7 @@ def show_actions(data: ReportData) -> None:
         numeric=["customers", "held_out", "revenue", "predicted_clv_12m"],
     )
     share = float(data.params["holdout_share"])
+    caveat = _value_caveat(data)
     show_block(
         "## What to do, segment by segment\n\n"
         "The action for each segment (wording from `params/actions.yaml`, which marketing may "
@@ -193,9 +194,15 @@ def show_actions(data: ReportData) -> None:
         f"customers to mail; a random {share:.0%} of each segment (**held out**) is listed "
         "apart in `holdout_<segment>.csv` and must not be mailed: comparing them with the "
         "mailed customers is how later reports measure what the campaign changed (see "
-        '"Did the campaigns work?").',
+        '"Did the campaigns work?").' + caveat,
         table,
     )
+
+
+def _value_caveat(data: ReportData) -> str:
+    """The skill caveat of predicted value (empty when it beat past rate), as Markdown."""
+    caveat = (data.extras.get("metrics") or {}).get("clv_caveat")
+    return f"\n\n**{markdown_text(caveat)}**" if caveat else ""
 
 
 def _monthly_notes(data: ReportData) -> str:
@@ -558,7 +565,7 @@ def show_focus_segments(data: ReportData) -> None:
             f"{float(data.params['holdout_share']):.0%} of the segment that must not be "
             "mailed, so that a later report can tell what the campaign changed. Top "
             f"{min(top_n, len(members))} of all {len(members):,} by net spend:"
-        )
+        ) + _value_caveat(data)
         show_block(text, _top_customers(members.head(top_n)))
 
 
@@ -646,13 +653,47 @@ def show_definitions(data: ReportData) -> None:
     fit = data.extras.get("clv_fit")
     if fit is not None:
         pr, ll = fit.params, fit.log_likelihood
+        draws = len(data.extras["clv_draws"].bgnbd)
+        found = data.extras["clv_dropout"]
+        p_value = found["p_value"]
+        shown_p = "p < 0.0001" if p_value < 1e-4 else f"p = {p_value:.4f}"
+        dropout = (
+            f"here it is ({shown_p})"
+            if found["identified"]
+            else f"here it is not (p = {found['p_value']:.2f}), so P(alive) is not shown"
+        )
         show_markdown(
             f"""### Model fit (customer value)
 
 BG/NBD: r = {pr["r"]:.3f}, α = {pr["alpha"]:.2f}, a = {pr["a"]:.4f}, b = {pr["b"]:.3f}
 (log-likelihood {ll["bgnbd"]:,.1f}); Gamma-Gamma: p = {pr["p"]:.3f}, q = {pr["q"]:.3f},
 v = {pr["v"]:.2f} (log-likelihood {ll["gamma_gamma"]:,.1f}). Fitted by maximum likelihood on
-{fit.customers:,} customers ({fit.repeat_customers:,} with repeat purchases)."""
+{fit.customers:,} customers ({fit.repeat_customers:,} with repeat purchases).
+
+- **Predicted value** and its **80% interval**: the interval is the 10th to 90th
+  percentile of the value over {draws} redraws of the fitted parameters from their sampling
+  distribution (importance resampling around the estimate, scale from the likelihood's
+  curvature, so a flat ridge of the likelihood widens it). It covers the model's uncertainty
+  about each customer's *expected* value (and a segment's expected total), not the luck of
+  one customer's next purchases, which vary far more.
+- **p_purchase_90d**: the model's probability that the customer buys at least once in the
+  next 90 days: P(alive) × (1 − ((α + T) / (α + T + 90))^(r + x)), with x repeat purchases
+  and T days since the first.
+- **P(alive)** is shown only when the data identify dropout (BG/NBD fits significantly
+  better than the same model without dropout: likelihood-ratio test, p < 0.01 at 2 degrees
+  of freedom); {dropout}. **Who has lapsed comes from RFM recency** (the segments), not
+  from the model.
+- **Holdout check**: the models refitted on the data before the last
+  {data.params["clv_holdout_months"]} months (`clv_holdout_months`), scored on what each of
+  those customers did in those months. **Past rate**: repeat purchases per day since the
+  first purchase × the holdout's days, times the net spend per repeat purchase (0 when
+  negative); **last window repeats**: the purchases and net spend of the same number of
+  days just before. **MAE/RMSE**: mean absolute / root mean squared error per customer;
+  **rank corr.**: Spearman's; **top tenth's share**: the share of the holdout's net spend
+  made by the tenth of customers a method ranks highest (ties by customer number);
+  **Brier 90 days**: mean of (probability − bought in the first 90 days)², the past-rate
+  probability being 1 − e^(−rate × 90). The model **beats** a baseline when its MAE of
+  spend is lower."""
         )
     first, last, lines = data.warehouse_range
     quality = pd.DataFrame(

@@ -8,7 +8,7 @@ with etl_batches as (
 ),
 
 final as (
-    select batch_id, line_no, raw_row
+    select batch_id, line_no, reason, raw_row
     from quarantine
     where batch_id in (select batch_id from etl_batches)
 )
