@@ -96,6 +96,8 @@ def test_get_settings_keeps_values_at_the_bounds(monkeypatch, tmp_path) -> None:
         ("LGS_MAX_LINE_BYTES", "99999999999999999999", "line"),
         ("LGS_MAX_LINE_BYTES", "0", "line"),
         ("LGS_MAX_XLSX_RATIO", "1000000", "xlsx"),
+        ("LGS_SPARK_PARTITIONS", "0", "spark"),
+        ("LGS_SPARK_PARTITIONS", "1e9", "spark"),
     ],
 )
 def test_other_settings_refused_out_of_bounds(monkeypatch, tmp_path, name, value, read) -> None:
@@ -106,7 +108,10 @@ def test_other_settings_refused_out_of_bounds(monkeypatch, tmp_path, name, value
     monkeypatch.setenv(name, value)
     source = tmp_path / "x.xlsx"
     source.write_bytes(b"")
+    from lgs_analysis.warehouse.spark import shuffle_partitions
+
     calls = {
+        "spark": shuffle_partitions,
         "lock": lock_timeout,
         "progress": lambda: Progress("x", enabled=False),
         "line": limits.max_line_bytes,

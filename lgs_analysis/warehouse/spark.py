@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from ..config import get_settings
+from ..config import bounded_number, get_settings
 from ..exceptions import WarehouseError
 from .memory import spark_driver_memory
 
@@ -141,6 +141,12 @@ class _Dialect:
 _SESSIONS: dict[str, Any] = {}
 
 
+def shuffle_partitions() -> int:
+    """Spark's shuffle partitions (``LGS_SPARK_PARTITIONS``, 4; from 1 to 10,000)."""
+    raw = os.environ.get("LGS_SPARK_PARTITIONS")
+    return int(bounded_number("LGS_SPARK_PARTITIONS", raw, 4, (1, 10_000)))
+
+
 def _session(url: str) -> Any:
     """The process's Spark session for ``url`` (created once; a JVM start takes seconds)."""
     if url in _SESSIONS:
@@ -173,7 +179,7 @@ def _session(url: str) -> Any:
         # the warehouse's timestamps are wall-clock times, as on DuckDB and PostgreSQL
         .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.shuffle.partitions", os.environ.get("LGS_SPARK_PARTITIONS", "4"))
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions()))
         .config("spark.sql.ansi.enabled", "false")
     )
     try:

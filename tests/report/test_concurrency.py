@@ -24,8 +24,9 @@ from ..conftest import create_pg_database, drop_pg_database
 
 LGS = str(Path(sys.executable).parent / "lgs")
 DEMO_ROWS = 60_000  # enough lines in every month of 2011, quick to load
-# four different periods, and one period twice
-PERIODS = ["2011-01", "2011-02", "2011-Q1", "2011", "2011-06", "2011-06"]
+# two different periods (a quarter and a month), and the month twice: three reports at once
+# on two cores (six took three times one report's time in every CI run)
+PERIODS = ["2011-Q1", "2011-06", "2011-06"]
 _PUBLISHED = re.compile(r"report (\S+): published (v\d{3})")
 
 
@@ -54,10 +55,7 @@ def _run_side_by_side(url: str, reports: Path) -> None:
         match = _PUBLISHED.search(out)
         assert match, out
         published.append(match.groups())
-    assert sorted(published) == sorted(
-        [("2011-01", "v001"), ("2011-02", "v001"), ("2011-Q1", "v001"), ("2011", "v001")]
-        + [("2011-06", "v001"), ("2011-06", "v002")]
-    )
+    assert sorted(published) == [("2011-06", "v001"), ("2011-06", "v002"), ("2011-Q1", "v001")]
     for period in set(PERIODS):
         versions = sorted(p.name for p in (reports / period).glob("v[0-9][0-9][0-9]"))
         assert (reports / period / "latest").resolve().name == versions[-1]
